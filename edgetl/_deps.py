@@ -1,0 +1,41 @@
+"""Heavy optional modules, imported lazily with an install hint when missing."""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+
+from edgetl.runtime.errors import UserError
+
+TRAIN_HINT = "pip install 'edgetl[train]'"
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence C++ start-up logging that ignores TF_CPP_MIN_LOG_LEVEL (absl, oneDNN, CUDA probes)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def require(module: str, purpose: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UserError(f"{purpose} needs {module.split('.')[0]}, which is not installed: {TRAIN_HINT}") from None
+
+
+def import_keras():
+    """keras with the TensorFlow backend, imported quietly."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    with quiet_stderr():
+        require("tensorflow", "training and export")
+        keras = require("keras", "training and export")
+    return keras

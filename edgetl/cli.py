@@ -1,0 +1,149 @@
+"""The edgetl command line: a thin typer layer over train, evaluate, export and run."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from edgetl import __version__
+from edgetl.runtime.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Train a pretrained backbone on your images, export it to a quantized ONNX model, run it live.")
+err = Console(stderr=True)
+
+
+class Task(str, Enum):
+    classification = "classification"
+    regression = "regression"
+
+
+class Fit(str, Enum):
+    resize = "resize"
+    pad = "pad"
+
+
+def friendly(fn):
+    """Bad input becomes one line on stderr and exit code 2; Ctrl-C exits 130. No tracebacks."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; nothing partial was written")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def version_callback(value: bool):
+    if value:
+        typer.echo(f"edgetl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+         version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+                                      help="Print the version and exit.")):
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False, show_time=False)])
+
+
+@app.command()
+@friendly
+def train(
+    data: str = typer.Option("mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist, a .npz file, or an image folder."),
+    out: Path = typer.Option(Path("runs/train"), help="Run directory to create."),
+    task: Task = typer.Option(Task.classification, help="classification or regression (a .npz with x, y values)."),
+    backbone: str = typer.Option("vgg16", help="Backbone name."),
+    weights: str = typer.Option("imagenet", help="imagenet (download), hed-bsds500 (packaged, offline), none, or a weights .h5 path."),
+    input_size: Optional[int] = typer.Option(None, help="Side the backbone sees (>= 32). Default: 48 for images up to 32 px, else the image size (128 for folders)."),
+    fit: Fit = typer.Option(Fit.resize, help="How smaller images reach --input-size: resize (upsample) or pad."),
+    feature_layer: Optional[str] = typer.Option(None, help="Cut the backbone after this layer. Default: block4_pool up to 64 px, else block5_pool."),
+    units: int = typer.Option(256, help="Dense units in the head (0: linear head)."),
+    dropout: float = typer.Option(0.5, help="Dropout in the head."),
+    epochs: int = typer.Option(40, help="Head epochs (early stopping on validation loss)."),
+    lr: float = typer.Option(1e-3, help="Head learning rate (Adam)."),
+    batch_size: int = typer.Option(64),
+    freeze: Optional[int] = typer.Option(None, help="Keep the first N backbone layers frozen and fine-tune the rest after the head (the tutorials use 15 with the input layer)."),
+    fine_tune_epochs: int = typer.Option(8),
+    fine_tune_lr: float = typer.Option(1e-5),
+    augment: int = typer.Option(2, help="Randomly transformed copies of the training set, computed once through the frozen layers."),
+    val_split: float = typer.Option(0.1, help="Stratified, shuffled validation fraction (when the data has no val split)."),
+    limit: Optional[int] = typer.Option(None, help="Train on a stratified subset of N samples."),
+    seed: int = typer.Option(0),
+    overwrite: bool = typer.Option(False, help="Replace an existing run in --out."),
+):
+    """Fine-tune a pretrained backbone (frozen base, new head) on your images."""
+    from edgetl.config import TrainConfig
+    from edgetl.model import HeadConfig
+    from edgetl.train import train as run_training
+
+    config = TrainConfig(data=data, out=out, task=task.value, backbone=backbone, weights=weights,
+                         input_size=input_size, fit=fit.value, feature_layer=feature_layer,
+                         head=HeadConfig(units=units, dropout=dropout), epochs=epochs, lr=lr,
+                         batch_size=batch_size, freeze=freeze, fine_tune_epochs=fine_tune_epochs,
+                         fine_tune_lr=fine_tune_lr, augment=augment, val_split=val_split, limit=limit,
+                         seed=seed, overwrite=overwrite)
+    run = run_training(config)
+    metrics = json.loads((run / "metrics.json").read_text())
+    for split in ("val", "test"):
+        if split in metrics:
+            err.print(f"{split}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                                  for k, v in metrics[split].items() if k in ("accuracy", "mae", "n")))
+    typer.echo(str(run))
+
+
+@app.command()
+@friendly
+def evaluate(
+    model: Path = typer.Argument(..., help="A run directory, a .keras file or an .onnx file."),
+    data: str = typer.Option(..., help="Dataset spec, as for train."),
+    split: str = typer.Option("test", help="Split to evaluate; falls back to train when the data has only that."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    device: str = typer.Option("cpu", help="For .onnx: auto, cpu, cuda or tensorrt."),
+):
+    """Accuracy, per-class precision and recall and a confusion matrix on a dataset split."""
+    from edgetl.evaluate import evaluate as run_evaluation, format_report
+
+    result = run_evaluation(model, data, split, device=device)
+    typer.echo(json.dumps(result) if as_json else format_report(result))
+
+
+from edgetl import cli_export, cli_run  # noqa: E402  (registers the export and run commands)
+
+cli_export.register(app, friendly)
+cli_run.register(app, friendly)
+
+
+QUANTIZE_CHOICES = ("int8", "fp16")
+
+
+def expand_bare_quantize(argv: list[str]) -> list[str]:
+    """`--quantize` given alone means int8 (click options cannot take an optional value)."""
+    out = list(argv)
+    for i, arg in enumerate(argv):
+        if arg == "--quantize" and (i + 1 == len(argv) or argv[i + 1] not in QUANTIZE_CHOICES):
+            out.insert(i + 1 + (len(out) - len(argv)), "int8")
+    return out
+
+
+def main():
+    app(args=expand_bare_quantize(sys.argv[1:]), prog_name="edgetl")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Training configuration, with the defaults chosen for 28-px handwritten digits on a CPU."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from edgetl.model import HeadConfig
+
+SMALL_IMAGE = 32  # images up to this size are upsampled to DIGIT_INPUT_SIZE
+# Measured on mnist-5k (bench/README.md): upsampling 28-px digits to 48 px and cutting VGG16 after
+# block4 beats padding to 48 and the full network, and costs less per image than the full VGG16.
+DIGIT_INPUT_SIZE = 48
+SMALL_INPUT_FEATURES = "block4_pool"
+LARGE_INPUT_FEATURES = "block5_pool"
+
+
+@dataclass
+class TrainConfig:
+    data: str = "mnist-5k"
+    out: Path = Path("runs/train")
+    task: str = "classification"
+    backbone: str = "vgg16"
+    weights: str = "imagenet"
+    input_size: int | None = None  # None: 48 for images up to 32 px, else the image size
+    fit: str = "resize"  # how images smaller than input_size reach it: "resize" or "pad"
+    feature_layer: str | None = None  # None: block4_pool up to 64 px, else block5_pool
+    head: HeadConfig = field(default_factory=HeadConfig)
+    epochs: int = 40
+    lr: float = 1e-3
+    batch_size: int = 64
+    patience: int = 6
+    freeze: int | None = None  # backbone layers kept frozen; fewer than all enables fine-tuning
+    fine_tune_epochs: int = 8
+    fine_tune_lr: float = 1e-5
+    augment: int = 2  # augmented copies of the training set, computed once through the frozen prefix
+    val_split: float = 0.1
+    limit: int | None = None
+    seed: int = 0
+    overwrite: bool = False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["out"] = str(self.out)
+        return d
+
+
+def resolve_input_size(config: TrainConfig, image_shape) -> int:
+    if config.input_size is not None:
+        return config.input_size
+    side = max(image_shape[0], image_shape[1])
+    return DIGIT_INPUT_SIZE if side <= SMALL_IMAGE else side
+
+
+def resolve_feature_layer(config: TrainConfig, input_size: int) -> str:
+    if config.feature_layer is not None:
+        return config.feature_layer
+    return SMALL_INPUT_FEATURES if input_size <= 64 else LARGE_INPUT_FEATURES

@@ -1,0 +1,184 @@
+"""edgetl export: a run (or an .onnx file) to verified ONNX files beside an export.json report.
+
+Keras is imported only for a run; quantizing an existing .onnx needs onnx and onnxruntime alone.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgetl.data import load_dataset
+from edgetl.data.split import strata, stratified_limit, stratified_split
+from edgetl.runtime.card import ModelCard
+from edgetl.runtime.errors import UserError
+from edgetl.runtime.images import fit_batch
+
+log = logging.getLogger(__name__)
+HELD_OUT_MAX = 2000
+
+
+@dataclass
+class ExportOptions:
+    quantize: str | None = None  # None, "int8" or "fp16"
+    calib_data: str | None = None
+    calib_size: int = 256
+    calib_method: str = "minmax"
+    opset: int = 17
+    max_drop: float = 1.0
+    out: Path | None = None
+
+
+def samples(card: ModelCard, spec: str | None, calib_size: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(calibration images, (held-out images, labels)) from --calib-data or the run's own data."""
+    training = card.training
+    spec = spec or training.get("data")
+    if not spec:
+        raise UserError("no calibration data: pass --calib-data (a dataset spec as for train)")
+    dataset = load_dataset(spec, card.task, image_size=card.height)
+    x, y = dataset.split("train")
+    seed = int(training.get("seed", 0))
+    train_idx, val_idx = stratified_split(strata(y, card.task), 0.1, seed)
+    held = dataset.splits.get("test") or dataset.splits.get("val") or (x[val_idx], y[val_idx])
+    calib = x[train_idx][stratified_limit(strata(y[train_idx], card.task), calib_size, seed)]
+    keep = stratified_limit(strata(held[1], card.task), HELD_OUT_MAX, seed)
+    shape = (card.height, card.width, card.channels)
+    if calib.shape[1:] != shape:
+        raise UserError(f"--calib-data {spec}: images are {calib.shape[1:]}, the model takes {shape}")
+    return calib, (fit_batch(held[0][keep], *shape), held[1][keep])
+
+
+def timed(report: dict, step: str, fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    report.setdefault("seconds", {})[step] = round(time.perf_counter() - start, 2)
+    if isinstance(result, Path):
+        report.setdefault("files", {})[result.name] = result.stat().st_size
+        log.info("%s: %s (%.1f MB, %.1f s)", step, result.name, result.stat().st_size / 1e6, report["seconds"][step])
+    return result
+
+
+def export(source: Path, options: ExportOptions) -> dict:
+    """Write model.onnx (from a run) and/or the quantized variant; return the export report."""
+    source = Path(source)
+    if options.quantize not in (None, "int8", "fp16"):
+        raise UserError(f"--quantize {options.quantize}: valid: int8, fp16")
+    out_dir = Path(options.out or (source.parent if source.suffix in (".onnx", ".keras") else source))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(out_dir, os.W_OK):
+        raise UserError(f"--out {out_dir}: not writable")
+    staging = Path(tempfile.mkdtemp(prefix=".edgetl-export-", dir=out_dir))
+    try:
+        report, files = build(source, options, staging)
+        for name in files:  # every check passed: move into place, one rename each
+            os.replace(staging / name, out_dir / name)
+        report["files"] = {name: str(out_dir / name) for name in files}
+        write_report(out_dir / "export.json", report)
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def build(source: Path, options: ExportOptions, staging: Path) -> tuple[dict, list[str]]:
+    from edgetl.export.quantize import convert_fp16
+
+    report: dict = {"source": str(source), "quantize": options.quantize}
+    files = []
+    if source.suffix == ".onnx":
+        from edgetl.runtime.model import Model
+
+        float_path, card, keras_model = source, Model(source, device="cpu").card, None
+        if card.quantization:
+            raise UserError(f"{source}: already quantized ({card.quantization}); quantize the float model.onnx")
+        stem = source.name[:-len(".onnx")]
+    else:
+        from edgetl.rundir import load_run
+
+        keras_model, card = timed(report, "load", load_run, source)
+        float_path, stem = staging / "model.onnx", "model"
+    calib, held = load_samples(card, options)
+    if keras_model is not None:
+        export_verified_float(keras_model, card, float_path, held[0], options.opset, report)
+        files.append(float_path.name)
+    if options.quantize == "fp16":
+        timed(report, "fp16", convert_fp16, float_path, staging / f"{stem}.fp16.onnx")
+        files.append(f"{stem}.fp16.onnx")
+    elif options.quantize == "int8":
+        files.append(quantize_verified(float_path, staging / f"{stem}.int8.onnx", card, calib, held,
+                                       options, report).name)
+    return report, files
+
+
+def load_samples(card: ModelCard, options: ExportOptions):
+    """Calibration and held-out data; without any data, random images serve the parity check only."""
+    try:
+        return samples(card, options.calib_data, options.calib_size)
+    except UserError:
+        if options.quantize == "int8" or options.calib_data:
+            raise
+        log.warning("the run's data is unavailable: checking ONNX parity on random images")
+        shape = (64, card.height, card.width, card.channels)
+        return None, (np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8), None)
+
+
+def export_verified_float(keras_model, card: ModelCard, path: Path, x_held: np.ndarray, opset: int,
+                          report: dict) -> None:
+    from edgetl.export.onnx_export import export_float
+    from edgetl.export.verify import PARITY_TOLERANCE, max_abs_diff
+    from edgetl.runtime.model import Model
+    from edgetl.train import predict
+
+    timed(report, "onnx", export_float, keras_model, card, path, opset)
+    x = x_held[:256]
+    diff = max_abs_diff(predict(keras_model, x), Model(path, device="cpu").predict_batch(x))
+    report["parity"] = {"max_abs_diff_vs_keras": diff, "n": len(x), "tolerance": PARITY_TOLERANCE}
+    log.info("ONNX vs Keras: max |diff| %.2e on %d held-out images", diff, len(x))
+    if diff > PARITY_TOLERANCE:
+        raise UserError(f"ONNX output differs from Keras by {diff:.2e} (> {PARITY_TOLERANCE}); nothing written")
+
+
+def quantize_verified(float_path: Path, out_path: Path, card: ModelCard, calib: np.ndarray, held, options: ExportOptions,
+                      report: dict) -> Path:
+    """int8 with the accuracy gate; one retry keeping the lossiest nodes in float."""
+    from edgetl.export.quantize import lossiest_nodes, quantize_int8
+    from edgetl.export.verify import compare, drop_of
+    from edgetl.runtime.model import Model
+
+    x_held, y_held = held
+    reference = Model(float_path, device="cpu").predict_batch(x_held)
+    report["calibration"] = {"method": options.calib_method, "samples": int(len(calib)),
+                             "data": options.calib_data or card.training.get("data")}
+    exclude: list[str] = []
+    for attempt in (1, 2):
+        timed(report, f"int8_attempt{attempt}", quantize_int8, float_path, out_path, calib, options.calib_method,
+              exclude)
+        result = compare(card.task, reference, Model(out_path, device="cpu").predict_batch(x_held), y_held,
+                         card.class_names)
+        report["int8"] = {**result, "float_nodes": exclude}
+        drop = drop_of(card.task, result)
+        log.info("int8 vs fp32 on %d held-out: %s", len(y_held), json.dumps(result))
+        if drop <= options.max_drop:
+            return out_path
+        worst = lossiest_nodes(float_path, out_path, x_held)
+        report["lossiest_nodes"] = [{"node": n, "sqnr_db": round(float(e), 2)} for n, e in worst]
+        if attempt == 1:
+            log.warning("int8 drop %.3f > %.3f; retrying with these nodes in float: %s", drop, options.max_drop,
+                        ", ".join(n for n, _ in worst))
+            exclude = [n for n, _ in worst]
+    out_path.unlink(missing_ok=True)
+    names = ", ".join(f"{n} ({e:.1f} dB)" for n, e in worst)
+    raise UserError(f"int8 loses {drop:.3f} (> --max-drop {options.max_drop}) on {len(y_held)} held-out samples "
+                    f"even with {', '.join(exclude)} kept in float; lossiest nodes: {names}; int8 file not written")
+
+
+def write_report(path: Path, report: dict) -> None:
+    from edgetl.runtime._io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(report, indent=2, default=str) + "\n")

@@ -1,0 +1,39 @@
+"""Run the frozen prefix once over a dataset (and its augmented copies) and keep the features."""
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+
+from edgetl.augment import augmented_copy
+from edgetl.progress import progress
+
+IN_MEMORY_LIMIT = 2 * 1024 ** 3  # larger feature sets go to a memory-mapped temp file
+BATCH = 128
+
+
+def allocate(shape: tuple[int, ...]) -> np.ndarray:
+    if np.prod(shape) * 4 <= IN_MEMORY_LIMIT:
+        return np.empty(shape, np.float32)
+    tmp = tempfile.NamedTemporaryFile(prefix="edgetl-features-", suffix=".f32")
+    out = np.memmap(tmp, dtype=np.float32, mode="w+", shape=shape)
+    out._edgetl_tmp = tmp  # keeps the file alive as long as the array
+    return out
+
+
+def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: int) -> dict[str, np.ndarray]:
+    """{name: features}; ``augment[name]`` extra randomly transformed copies of that set are appended."""
+    feature_shape = tuple(prefix.output_shape[1:])
+    totals = {name: len(x) * (1 + augment.get(name, 0)) for name, x in sets.items()}
+    out = {name: allocate((n,) + feature_shape) for name, n in totals.items()}
+    with progress() as bar:
+        task = bar.add_task("frozen features", total=sum(totals.values()), info=f"-> {feature_shape}")
+        for name, x in sets.items():
+            for copy in range(1 + augment.get(name, 0)):
+                images = x if copy == 0 else augmented_copy(x, seed + copy)
+                base = copy * len(x)
+                for i in range(0, len(x), BATCH):
+                    batch = images[i:i + BATCH]
+                    out[name][base + i:base + i + len(batch)] = prefix.predict_on_batch(batch)
+                    bar.update(task, advance=len(batch))
+    return out

@@ -1,0 +1,128 @@
+"""edgetl train: a pretrained backbone, frozen, with a new head; optionally fine-tune its top.
+
+Frozen layers are never recomputed per epoch: the frozen prefix runs once over the data (and a
+few augmented copies), and only the trainable suffix is fitted on its output. The layers are
+shared, so the saved model is one whole Keras model from uint8 pixels to prediction.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgetl import __version__
+from edgetl._deps import import_keras
+from edgetl.backbones import check_weights, get_backbone
+from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size
+from edgetl.data import Dataset, load_dataset
+from edgetl.data.split import strata, stratified_limit, stratified_split
+from edgetl.features import extract
+from edgetl.model import Chain, build_chain
+from edgetl.progress import epoch_callback
+from edgetl.rundir import check_out_dir, write_run
+from edgetl.runtime.card import TASKS, ModelCard
+from edgetl.runtime.errors import UserError
+from edgetl.runtime.metrics import report
+
+log = logging.getLogger(__name__)
+
+
+def validate(config: TrainConfig) -> None:
+    """Everything that can be checked before loading data or TensorFlow."""
+    backbone = get_backbone(config.backbone)
+    check_weights(backbone, config.weights)
+    if config.task not in TASKS:
+        raise UserError(f"--task {config.task}: valid: {', '.join(TASKS)}")
+    if config.input_size is not None and config.input_size < backbone.min_size:
+        raise UserError(f"--input-size {config.input_size}: {backbone.name} needs at least {backbone.min_size} px")
+    if config.fit not in ("resize", "pad"):
+        raise UserError(f"--fit {config.fit}: valid: resize, pad")
+    if config.feature_layer is not None and config.feature_layer not in backbone.feature_layers:
+        raise UserError(f"--feature-layer {config.feature_layer}: valid: {', '.join(backbone.feature_layers)}")
+    check_out_dir(Path(config.out), config.overwrite)
+
+
+def split_data(dataset: Dataset, config: TrainConfig):
+    x, y = dataset.split("train")
+    if config.limit:
+        keep = stratified_limit(strata(y, config.task), config.limit, config.seed)
+        x, y = x[keep], y[keep]
+    if "val" in dataset.splits:
+        return (x, y), dataset.splits["val"]
+    train, val = stratified_split(strata(y, config.task), config.val_split, config.seed)
+    return (x[train], y[train]), (x[val], y[val])
+
+
+def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, stage: str, lr: float,
+               epochs: int) -> list[dict]:
+    """Compute the prefix output once, then fit the layers after ``cut`` on it."""
+    (x_train, y_train), (x_val, y_val) = train, val
+    chain.set_trainable_from(cut)
+    prefix = chain.prefix(cut)
+    feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed)
+    y_rep = np.tile(y_train, 1 + config.augment)
+    suffix = chain.suffix(cut, prefix.output_shape[1:])
+    regression = config.task == "regression"
+    suffix.compile(optimizer=keras.optimizers.Adam(lr),
+                   loss="mse" if regression else "sparse_categorical_crossentropy",
+                   metrics=["mae" if regression else "accuracy"])
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=lr / 100),
+        epoch_callback(keras, stage, epochs),
+    ]
+    hist = suffix.fit(feats["train"], y_rep, validation_data=(feats["val"], y_val), epochs=epochs,
+                      batch_size=config.batch_size, shuffle=True, callbacks=callbacks, verbose=0)
+    rows = [dict(zip(hist.history, values)) for values in zip(*hist.history.values())]
+    return [{"stage": stage, "epoch": i + 1, **{k: float(v) for k, v in row.items()}} for i, row in enumerate(rows)]
+
+
+def predict(model, x: np.ndarray, batch: int = 256) -> np.ndarray:
+    return np.concatenate([model.predict_on_batch(x[i:i + batch]) for i in range(0, len(x), batch)])
+
+
+def train(config: TrainConfig) -> Path:
+    """Train on ``config.data``; write the run directory ``config.out`` and return it."""
+    validate(config)
+    started = time.perf_counter()
+    dataset = load_dataset(config.data, config.task, config.input_size)
+    for path, reason in dataset.skipped:
+        log.warning("skipped %s: %s", path, reason)
+    train_set, val_set = split_data(dataset, config)
+    input_size = resolve_input_size(config, dataset.image_shape)
+    feature_layer = resolve_feature_layer(config, input_size)
+    backbone = get_backbone(config.backbone)
+    keras = import_keras()
+    keras.utils.set_random_seed(config.seed)
+    n_out = 1 if config.task == "regression" else len(dataset.class_names)
+    chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
+                        feature_layer, n_out, config.task, config.head)
+    history = fit_suffix(keras, chain, chain.cut_after_frozen(chain.n_backbone), train_set, val_set, config,
+                         "head", config.lr, config.epochs)
+    if config.freeze is not None and config.freeze < chain.n_backbone:
+        history += fit_suffix(keras, chain, chain.cut_after_frozen(config.freeze), train_set, val_set, config,
+                              "fine-tune", config.fine_tune_lr, config.fine_tune_epochs)
+    model = chain.model()
+    metrics = {"val": report(config.task, val_set[1], predict(model, val_set[0]), dataset.class_names)}
+    if "test" in dataset.splits:
+        x_test, y_test = dataset.splits["test"]
+        metrics["test"] = report(config.task, y_test, predict(model, x_test), dataset.class_names)
+    metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+    card = make_card(config, dataset, input_size, feature_layer, metrics, len(train_set[1]))
+    return write_run(Path(config.out), model, card, history, metrics, dataset, config)
+
+
+def make_card(config: TrainConfig, dataset: Dataset, input_size: int, feature_layer: str, metrics: dict,
+              n_train: int) -> ModelCard:
+    summary = {split: {k: v for k, v in m.items() if k in ("accuracy", "mae", "rmse", "n")}
+               for split, m in metrics.items() if isinstance(m, dict)}
+    return ModelCard(
+        task=config.task, class_names=dataset.class_names, input_shape=list(dataset.image_shape),
+        color_order=dataset.color_order, backbone=config.backbone, weights=config.weights,
+        backbone_input=[input_size, input_size], feature_layer=feature_layer, digits=dataset.digits,
+        metrics=summary, edgetl_version=__version__,
+        training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
+                  "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed},
+    )

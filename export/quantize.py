@@ -1,0 +1,81 @@
+"""Static int8 quantization (QDQ, per-channel weights) and fp16 conversion of a float ONNX model."""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgetl.export.calibration import BatchReader, check_count
+from edgetl.export.onnx_export import INPUT_NAME, read_metadata, save_onnx, set_metadata, sha256_file
+from edgetl.runtime.card import ModelCard
+from edgetl.runtime.errors import UserError
+
+log = logging.getLogger(__name__)
+CALIB_METHODS = ("minmax", "entropy", "percentile")
+
+
+def card_for_variant(float_path: Path, quantization: str) -> dict[str, str]:
+    card = ModelCard.from_metadata(read_metadata(float_path), str(float_path))
+    card.quantization = quantization
+    card.float_sha256 = sha256_file(float_path)
+    return card.to_metadata()
+
+
+def quantize_int8(float_path: Path, out_path: Path, calib_images: np.ndarray, method: str = "minmax",
+                  exclude: list[str] | None = None) -> Path:
+    """Calibrate on ``calib_images`` (uint8, model input shape) and write a QDQ int8 model."""
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if method not in CALIB_METHODS:
+        raise UserError(f"--calib-method {method}: valid: {', '.join(CALIB_METHODS)}")
+    check_count(calib_images, len(calib_images))
+    calibrate = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+                 "percentile": CalibrationMethod.Percentile}[method]
+    with tempfile.TemporaryDirectory(prefix="edgetl-quant-") as tmp:
+        prepared, quantized = Path(tmp) / "prepared.onnx", Path(tmp) / "int8.onnx"
+        quant_pre_process(str(float_path), str(prepared))
+        quantize_static(str(prepared), str(quantized), BatchReader(INPUT_NAME, calib_images),
+                        quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, calibrate_method=calibrate, nodes_to_exclude=exclude or [],
+                        extra_options={"CalibTensorRangeSymmetric": False})
+        proto = onnx.load(str(quantized))
+    label = f"int8 static QDQ per-channel U8S8, {method}, {len(calib_images)} samples"
+    if exclude:
+        label += f", float nodes: {', '.join(exclude)}"
+    set_metadata(proto, card_for_variant(float_path, label))
+    return save_onnx(proto, out_path)
+
+
+def convert_fp16(float_path: Path, out_path: Path) -> Path:
+    """float16 weights and compute for GPUs; float32/uint8 inputs and outputs kept."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    proto = convert_float_to_float16(onnx.load(str(float_path)), keep_io_types=True)
+    set_metadata(proto, card_for_variant(float_path, "fp16 weights and compute, fp32 outputs"))
+    return save_onnx(proto, out_path)
+
+
+def lossiest_nodes(float_path: Path, int8_path: Path, images: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
+    """The ``k`` float nodes whose outputs lose most signal-to-noise when quantized (qdq_loss_debug)."""
+    import onnx
+    from onnxruntime.quantization.qdq_loss_debug import (collect_activations, compute_activation_error,
+                                                          create_activation_matching,
+                                                          modify_model_output_intermediate_tensors)
+
+    with tempfile.TemporaryDirectory(prefix="edgetl-qdebug-") as tmp:
+        f_aug, q_aug = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
+        modify_model_output_intermediate_tensors(str(float_path), str(f_aug))
+        modify_model_output_intermediate_tensors(str(int8_path), str(q_aug))
+        sample = images[:32]
+        f_acts = collect_activations(str(f_aug), BatchReader(INPUT_NAME, sample, description="float activations"))
+        q_acts = collect_activations(str(q_aug), BatchReader(INPUT_NAME, sample, description="int8 activations"))
+    errors = compute_activation_error(create_activation_matching(q_acts, f_acts))
+    producer = {out: node.name for node in onnx.load(str(float_path)).graph.node for out in node.output}
+    scored = [(producer[name], err["xmodel_err"]) for name, err in errors.items()
+              if name in producer and "xmodel_err" in err and np.isfinite(err["xmodel_err"])]
+    return sorted(scored, key=lambda item: item[1])[:k]

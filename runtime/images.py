@@ -1,0 +1,74 @@
+"""Decoding and conforming images to a model card's input contract (numpy + OpenCV only)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def read_image(path: str | Path) -> np.ndarray | None:
+    """Read an image file as uint8 gray (H, W) or BGR (H, W, 3); None if it is not a readable image.
+
+    16-bit images are scaled to 8 bits; alpha is composited over white; palette images arrive as BGR.
+    The file is only read, never rewritten.
+    """
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        return None
+    return normalize_decoded(image)
+
+
+def normalize_decoded(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        image = (image[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    return image
+
+
+def is_gray(image: np.ndarray) -> bool:
+    """True for single-channel images and for colour images whose three channels are equal."""
+    if image.ndim == 2:
+        return True
+    return bool(np.array_equal(image[:, :, 0], image[:, :, 1]) and np.array_equal(image[:, :, 1], image[:, :, 2]))
+
+
+def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """Gray (H, W) or BGR (H, W, 3) to (H, W, channels)."""
+    if channels == 1:
+        if image.ndim == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        return image[:, :, None]
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return image
+
+
+def fit_image(image: np.ndarray, height: int, width: int, channels: int) -> np.ndarray:
+    """One image to the model's uint8 (height, width, channels)."""
+    image = normalize_decoded(image)
+    if image.shape[:2] != (height, width):
+        shrink = image.shape[0] > height or image.shape[1] > width
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return convert_channels(image, channels)
+
+
+def fit_batch(images, height: int, width: int, channels: int) -> np.ndarray:
+    """A sequence of images (or an N-D array) to a uint8 batch (N, height, width, channels)."""
+    if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.shape[1:] == (height, width, channels):
+        return images
+    return np.stack([fit_image(np.asarray(im), height, width, channels) for im in images])
