@@ -1,3 +1,60 @@
-placeholder = None
-def register(app, friendly):
-    pass
+"""The run command: imports only edgetl.runtime (numpy, OpenCV, onnxruntime), never TensorFlow."""
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from edgetl.runtime.errors import UserError
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    tensorrt = "tensorrt"
+
+
+def parse_roi(text: Optional[str]) -> Optional[list[int]]:
+    if not text:
+        return None
+    try:
+        roi = [int(v) for v in text.split(",")]
+    except ValueError:
+        roi = []
+    if len(roi) != 4 or roi[2] <= 0 or roi[3] <= 0 or min(roi) < 0:
+        raise UserError(f"--roi {text}: expected X,Y,W,H in pixels, e.g. 100,50,320,240")
+    return roi
+
+
+def register(app: typer.Typer, friendly) -> None:
+    @app.command()
+    @friendly
+    def run(
+        model: Path = typer.Argument(..., help="An .onnx file written by edgetl export (it carries its model card)."),
+        source: str = typer.Option("0", help="Camera index, video file, image file, folder, glob, or rtsp/http URL."),
+        digits: Optional[bool] = typer.Option(None, "--digits/--whole-frame",
+                                              help="Find and read handwritten digits (default for digit models)."),
+        show: bool = typer.Option(True, "--show/--no-show", help="Open a window when a display exists."),
+        save: Optional[Path] = typer.Option(None, help="Annotated video (.mp4/.avi), or a folder for image sources."),
+        jsonl: Optional[Path] = typer.Option(None, help="Write one JSON object per frame."),
+        device: Device = typer.Option(Device.auto, help="Execution provider: auto picks TensorRT, CUDA, then CPU."),
+        roi: Optional[str] = typer.Option(None, help="X,Y,W,H region to read (default: whole frame / centre crop)."),
+        max_frames: Optional[int] = typer.Option(None, help="Stop after N frames."),
+        min_score: float = typer.Option(0.5, help="Digits scored below this are dropped."),
+        top_k: int = typer.Option(1, help="Labels per detection in whole-frame mode."),
+        threads: Optional[int] = typer.Option(None, help="onnxruntime intra-op threads (default: all cores)."),
+    ):
+        """Run an exported model on a camera, video, images or stream; draw and log what it reads."""
+        from edgetl.runtime.app import run as run_stream
+        from edgetl.runtime.model import Model
+
+        if model.suffix != ".onnx":
+            raise UserError(f"{model}: edgetl run takes an .onnx file; export a run with `edgetl export RUN`")
+        loaded = Model(model, device=device.value, threads=threads)
+        summary = run_stream(loaded, source, digits=digits, show=show, save=save, jsonl=jsonl,
+                             roi=parse_roi(roi), max_frames=max_frames, min_score=min_score, top_k=top_k)
+        typer.echo(json.dumps(summary))

@@ -1,0 +1,123 @@
+"""Render a test clip of handwritten digits on paper, and score what a model read from it.
+
+The digits come from mnist-5k's held-out test split, never from training. Each scene is a sheet
+with 1-5 digits and a ruled line, filmed for a few frames with camera shake, blur, sensor noise
+and uneven light; some sheets are light ink on a dark board.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgetl.runtime._io import atomic_path
+
+W, H = 640, 480
+
+
+@dataclass
+class Sheet:
+    image: np.ndarray  # float32 gray paper with digits, before camera effects
+    boxes: list[list[float]]  # x, y, w, h
+    labels: list[int]
+
+
+def render_sheet(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Sheet:
+    dark_board = rng.random() < 0.2
+    paper, ink = (rng.uniform(40, 70), rng.uniform(200, 240)) if dark_board else (rng.uniform(190, 240), rng.uniform(10, 60))
+    sheet = np.full((H, W), paper, np.float32)
+    n = len(digits)
+    size = rng.uniform(70, 130) if n <= 3 else rng.uniform(60, 100)
+    x = rng.uniform(20, max(21, W - n * size * 1.15 - 20))
+    y_row = rng.uniform(40, H - size - 90)
+    boxes = []
+    for digit in digits:
+        s = int(size * rng.uniform(0.85, 1.1))
+        alpha = cv2.resize(digit, (s, s), interpolation=cv2.INTER_CUBIC).astype(np.float32).clip(0, 255) / 255.0
+        y = int(y_row + rng.uniform(-10, 10))
+        xi = int(x)
+        region = sheet[y:y + s, xi:xi + s]
+        region[:] = region * (1 - alpha) + ink * alpha
+        ys, xs = np.nonzero(alpha > 0.2)
+        boxes.append([xi + xs.min(), y + ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+        x += s * rng.uniform(0.95, 1.2)
+    line_y = int(min(H - 10, max(b[1] + b[3] for b in boxes) + rng.uniform(15, 40)))
+    cv2.line(sheet, (0, line_y), (W, line_y), float(paper * 0.5 + ink * 0.5), int(rng.integers(1, 4)))
+    return Sheet(sheet, boxes, [int(v) for v in labels])
+
+
+def film(sheet: Sheet, rng: np.random.Generator) -> tuple[np.ndarray, list[list[int]]]:
+    """One camera frame of the sheet: shake, uneven light, blur, noise; boxes moved with the shake."""
+    angle, dx, dy = rng.uniform(-2, 2), rng.uniform(-6, 6), rng.uniform(-6, 6)
+    matrix = cv2.getRotationMatrix2D((W / 2, H / 2), angle, 1.0)
+    matrix[:, 2] += (dx, dy)
+    image = cv2.warpAffine(sheet.image, matrix, (W, H), borderMode=cv2.BORDER_REPLICATE)
+    gx, gy = np.meshgrid(np.linspace(0, 1, W), np.linspace(0, 1, H))
+    direction = rng.uniform(0, 2 * np.pi)
+    light = 1.0 - rng.uniform(0.15, 0.4) * (np.cos(direction) * gx + np.sin(direction) * gy + 1) / 2
+    image = image * light.astype(np.float32)
+    image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
+    image = image + rng.normal(0, rng.uniform(3, 8), image.shape).astype(np.float32)
+    frame = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    boxes = []
+    for x, y, w, h in sheet.boxes:
+        corners = np.array([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]], np.float64) @ matrix.T
+        x0, y0 = corners.min(0)
+        x1, y1 = corners.max(0)
+        boxes.append([int(x0), int(y0), int(x1 - x0), int(y1 - y0)])
+    return frame, boxes
+
+
+def render_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int = 30, frames_per_scene: int = 10,
+                seed: int = 0, fps: float = 30.0) -> Path:
+    """Write the clip (.mp4) and its ground truth (same name, .json); return the clip path."""
+    rng = np.random.default_rng(seed)
+    path = Path(path)
+    truth = []
+    with atomic_path(path) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
+        for _ in range(scenes):
+            pick = rng.choice(len(digits), size=int(rng.integers(1, 6)), replace=False)
+            sheet = render_sheet(digits[pick].reshape(-1, 28, 28), labels[pick], rng)
+            for _ in range(frames_per_scene):
+                frame, boxes = film(sheet, rng)
+                writer.write(frame)
+                truth.append({"boxes": boxes, "labels": sheet.labels})
+        writer.release()
+    with atomic_path(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(truth))
+    return path
+
+
+def overlap(a, b) -> float:
+    """Intersection over the smaller box: tolerant of boxes that differ only in tightness."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / max(1, min(a[2] * a[3], b[2] * b[3]))
+
+
+def score_clip(truth: list[dict], records: list[dict]) -> dict:
+    """Digits read right / all digits, correct detections / all detections, frames read exactly."""
+    digits = right = detections = correct = exact = 0
+    for frame_truth, record in zip(truth, records):
+        dets = record["detections"]
+        detections += len(dets)
+        used = set()
+        frame_right = 0
+        for box, label in zip(frame_truth["boxes"], frame_truth["labels"]):
+            digits += 1
+            match = max(((overlap(box, d["box"]), i) for i, d in enumerate(dets) if i not in used), default=(0, -1))
+            if match[0] >= 0.5:
+                used.add(match[1])
+                if dets[match[1]]["label"] == str(label):
+                    right += 1
+                    frame_right += 1
+                    correct += 1
+        read = "".join(d["label"] for d in sorted(dets, key=lambda d: d["box"][0]))
+        exact += read == "".join(map(str, frame_truth["labels"])) and frame_right == len(frame_truth["labels"])
+    n = min(len(truth), len(records))
+    return {"frames": n, "digits": digits, "digit_accuracy": right / max(1, digits),
+            "detection_precision": correct / max(1, detections), "frames_exact": exact / max(1, n)}

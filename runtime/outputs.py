@@ -1,0 +1,99 @@
+"""Where results go: JSONL records, an annotated video or image folder, a window."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ._io import atomic_path
+from .errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+class JsonlWriter:
+    """One JSON object per frame, renamed into place when the stream ends (even on Ctrl-C)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._context = atomic_path(self.path)
+        try:
+            self.file = open(self._context.__enter__(), "w")
+        except OSError as exc:
+            raise UserError(f"--jsonl {path}: cannot write ({exc.strerror})") from None
+
+    def write(self, record: dict) -> None:
+        self.file.write(json.dumps(record) + "\n")
+
+    def close(self) -> None:
+        self.file.close()
+        self._context.__exit__(None, None, None)
+
+
+class VideoWriter:
+    """An annotated .mp4/.avi, sized by the first frame, renamed into place at the end."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps = Path(path), fps
+        self.writer = None
+        self._context = atomic_path(self.path)
+        self.tmp = self._context.__enter__()
+
+    def write(self, image: np.ndarray) -> None:
+        if self.writer is None:
+            fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
+            self.writer = cv2.VideoWriter(str(self.tmp), fourcc, self.fps, (image.shape[1], image.shape[0]))
+            if not self.writer.isOpened():
+                raise UserError(f"--save {self.path}: OpenCV cannot write this video format; try .mp4 or .avi")
+        self.writer.write(image)
+
+    def close(self) -> None:
+        if self.writer is None:  # no frames, no file
+            self.tmp.unlink(missing_ok=True)
+            return
+        self.writer.release()
+        self._context.__exit__(None, None, None)
+
+
+class ImageFolderWriter:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def write(self, image: np.ndarray, name: str) -> None:
+        target = self.folder / (Path(name).stem + ".png")
+        with atomic_path(target) as tmp:
+            ok, data = cv2.imencode(".png", image)
+            tmp.write_bytes(data.tobytes())
+
+    def close(self) -> None:
+        pass
+
+
+class Window:
+    """An OpenCV window with q/Esc to quit; ``available`` is False on headless builds or without a display."""
+
+    NAME = "edgetl"
+
+    def __init__(self):
+        self.available = False
+        if os.name == "posix" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return
+        try:
+            cv2.namedWindow(self.NAME, cv2.WINDOW_NORMAL)
+            self.available = True
+        except cv2.error:
+            pass
+
+    def show(self, image: np.ndarray) -> bool:
+        """Show a frame; False when the user pressed q or Esc."""
+        cv2.imshow(self.NAME, image)
+        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
+
+    def close(self) -> None:
+        if self.available:
+            cv2.destroyAllWindows()
