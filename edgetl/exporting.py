@@ -70,8 +70,18 @@ def export(source: Path, options: ExportOptions) -> dict:
     source = Path(source)
     if options.quantize not in (None, "int8", "fp16"):
         raise UserError(f"--quantize {options.quantize}: valid: int8, fp16")
-    out_dir = Path(options.out or (source.parent if source.suffix in (".onnx", ".keras") else source))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if source.suffix == ".onnx":
+        if not source.is_file():
+            raise UserError(f"{source}: no such file")
+    else:
+        from edgetl.rundir import find_model
+
+        find_model(source)  # refuses missing paths, foreign folders and legacy .h5 before any work
+    out_dir = Path(options.out or (source if source.is_dir() else source.parent))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out_dir}: cannot create it ({exc.strerror})") from None
     if not os.access(out_dir, os.W_OK):
         raise UserError(f"--out {out_dir}: not writable")
     staging = Path(tempfile.mkdtemp(prefix=".edgetl-export-", dir=out_dir))

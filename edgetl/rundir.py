@@ -101,5 +101,5 @@ def load_keras(path: Path):
 def load_run(path: Path):
     """(keras model, model card) from a run directory or .keras file."""
     model_path, card_path = find_model(path)
-    card = ModelCard.load(card_path)
-    return load_keras(model_path), card
+    model = load_keras(model_path)  # first: a foreign model is refused for what it is, card or not
+    return model, ModelCard.load(card_path)

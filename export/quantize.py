@@ -61,7 +61,7 @@ def convert_fp16(float_path: Path, out_path: Path) -> Path:
 
 
 def lossiest_nodes(float_path: Path, int8_path: Path, images: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
-    """The ``k`` float nodes whose outputs lose most signal-to-noise when quantized (qdq_loss_debug)."""
+    """The ``k`` nodes whose outputs lose most signal-to-noise (lowest SQNR, dB) when quantized (qdq_loss_debug)."""
     import onnx
     from onnxruntime.quantization.qdq_loss_debug import (collect_activations, compute_activation_error,
                                                           create_activation_matching,
@@ -76,6 +76,7 @@ def lossiest_nodes(float_path: Path, int8_path: Path, images: np.ndarray, k: int
         q_acts = collect_activations(str(q_aug), BatchReader(INPUT_NAME, sample, description="int8 activations"))
     errors = compute_activation_error(create_activation_matching(q_acts, f_acts))
     producer = {out: node.name for node in onnx.load(str(float_path)).graph.node for out in node.output}
-    scored = [(producer[name], err["xmodel_err"]) for name, err in errors.items()
-              if name in producer and "xmodel_err" in err and np.isfinite(err["xmodel_err"])]
+    # qdq_err is the noise a tensor's own quantize/dequantize adds (xmodel_err accumulates from upstream)
+    scored = [(producer[name], err["qdq_err"]) for name, err in errors.items()
+              if name in producer and "qdq_err" in err and np.isfinite(err["qdq_err"])]
     return sorted(scored, key=lambda item: item[1])[:k]

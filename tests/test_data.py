@@ -1,0 +1,99 @@
+import cv2
+import numpy as np
+import pytest
+
+from edgetl.data import load_dataset
+from edgetl.runtime.errors import UserError
+
+
+def test_npz_mnist_layout(digits_npz):
+    ds = load_dataset(str(digits_npz))
+    assert set(ds.splits) == {"train", "test"}
+    assert ds.split("train")[0].shape == (600, 28, 28, 1) and ds.color_order == "gray"
+    assert ds.class_names == [str(i) for i in range(10)]
+
+
+def test_npz_x_y_float_rgb_and_one_hot(tmp_path):
+    rgb = np.zeros((4, 8, 8, 3), np.float32)
+    rgb[..., 0] = 1.0  # pure red, as float in [0, 1]
+    y = np.eye(2)[[0, 1, 0, 1]]
+    np.savez(tmp_path / "d.npz", x=rgb, y=y)
+    ds = load_dataset(str(tmp_path / "d.npz"))
+    x, labels = ds.split("train")
+    assert x.dtype == np.uint8 and x[0, 0, 0].tolist() == [0, 0, 255]  # stored BGR
+    assert labels.tolist() == [0, 1, 0, 1] and ds.color_order == "bgr"
+
+
+def test_npz_with_only_test_arrays(tmp_path):
+    np.savez(tmp_path / "t.npz", x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.array([0, 1, 2]))
+    assert set(load_dataset(str(tmp_path / "t.npz")).splits) == {"test"}
+
+
+def test_npz_without_known_arrays(tmp_path):
+    np.savez(tmp_path / "bad.npz", images=np.zeros((2, 4, 4)))
+    with pytest.raises(UserError, match="expected arrays x_train"):
+        load_dataset(str(tmp_path / "bad.npz"))
+
+
+def test_folder_presplit_and_mixed_formats(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train", "val", "test"):
+        for cls in ("a", "b"):
+            folder = tmp_path / split / cls
+            folder.mkdir(parents=True)
+            cv2.imwrite(str(folder / "gray.png"), rng.integers(0, 255, (20, 30), dtype=np.uint8))
+            cv2.imwrite(str(folder / "rgba.png"), rng.integers(0, 255, (20, 30, 4), dtype=np.uint8))
+            cv2.imwrite(str(folder / "deep.png"), rng.integers(0, 65535, (20, 30), dtype=np.uint16))
+            cv2.imwrite(str(folder / "c.jpg"), rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+            cv2.imwrite(str(folder / "d.bmp"), rng.integers(0, 255, (9, 9, 3), dtype=np.uint8))
+    ds = load_dataset(str(tmp_path), image_size=32)
+    assert set(ds.splits) == {"train", "val", "test"}
+    assert ds.split("train")[0].shape == (10, 32, 32, 3) and ds.color_order == "bgr"
+
+
+def test_corrupt_files_are_skipped_and_listed(shapes_folder):
+    (shapes_folder / "circle" / "empty.png").write_bytes(b"")
+    (shapes_folder / "circle" / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    (shapes_folder / "square" / "notes.txt").write_text("hello")
+    before = {p: p.read_bytes() for p in shapes_folder.rglob("*") if p.is_file()}
+    ds = load_dataset(str(shapes_folder), image_size=32)
+    assert sorted(p.rsplit("/", 1)[1] for p, _ in ds.skipped) == ["empty.png", "notes.txt", "truncated.jpg"]
+    assert len(ds.split("train")[1]) == 24
+    assert before == {p: p.read_bytes() for p in shapes_folder.rglob("*") if p.is_file()}  # untouched
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "no such file or folder"),
+    ("one_class", "need at least 2"),
+    ("empty_class", "has no usable images"),
+    ("all_corrupt", "has no usable images"),
+])
+def test_bad_folders(tmp_path, shapes_folder, case, message):
+    if case == "missing":
+        spec = tmp_path / "nowhere"
+    elif case == "one_class":
+        spec = tmp_path / "one"
+        (spec / "only").mkdir(parents=True)
+    elif case == "empty_class":
+        (shapes_folder / "triangle").mkdir()
+        spec = shapes_folder
+    else:
+        spec = tmp_path / "junk"
+        for cls in ("a", "b"):
+            (spec / cls).mkdir(parents=True)
+            (spec / cls / "x.png").write_bytes(b"garbage")
+    with pytest.raises(UserError, match=message):
+        load_dataset(str(spec), image_size=32)
+
+
+def test_keras_download_offline_is_a_clear_error(monkeypatch):
+    from edgetl._deps import import_keras
+
+    keras = import_keras()
+
+    def offline():
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3]")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    with pytest.raises(UserError, match="mnist-5k"):
+        load_dataset("mnist")
