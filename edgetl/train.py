@@ -15,7 +15,9 @@ import numpy as np
 from edgetl import __version__
 from edgetl._deps import import_keras
 from edgetl.backbones import check_weights, get_backbone
-from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size
+import dataclasses
+
+from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_units
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.split import strata, stratified_limit, stratified_split
 from edgetl.features import extract
@@ -64,6 +66,8 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
     feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed)
     y_rep = np.tile(y_train, 1 + config.augment)
     suffix = chain.suffix(cut, prefix.output_shape[1:])
+    if suffix.layers[1].name == "feature_norm":  # stage 1: the head starts right at the backbone output
+        suffix.layers[1].adapt(feats["train"][:: max(1, len(feats["train"]) // 2000)])
     regression = config.task == "regression"
     suffix.compile(optimizer=keras.optimizers.Adam(lr),
                    loss="mse" if regression else "sparse_categorical_crossentropy",
@@ -97,8 +101,9 @@ def train(config: TrainConfig) -> Path:
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     n_out = 1 if config.task == "regression" else len(dataset.class_names)
+    head = dataclasses.replace(config.head, units=resolve_units(config, input_size))
     chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
-                        feature_layer, n_out, config.task, config.head)
+                        feature_layer, n_out, config.task, head)
     history = fit_suffix(keras, chain, chain.cut_after_frozen(chain.n_backbone), train_set, val_set, config,
                          "head", config.lr, config.epochs)
     if config.freeze is not None and config.freeze < chain.n_backbone:
@@ -110,12 +115,12 @@ def train(config: TrainConfig) -> Path:
         x_test, y_test = dataset.splits["test"]
         metrics["test"] = report(config.task, y_test, predict(model, x_test), dataset.class_names)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-    card = make_card(config, dataset, input_size, feature_layer, metrics, len(train_set[1]))
+    card = make_card(config, dataset, input_size, feature_layer, metrics, len(train_set[1]), head)
     return write_run(Path(config.out), model, card, history, metrics, dataset, config)
 
 
 def make_card(config: TrainConfig, dataset: Dataset, input_size: int, feature_layer: str, metrics: dict,
-              n_train: int) -> ModelCard:
+              n_train: int, head) -> ModelCard:
     summary = {split: {k: v for k, v in m.items() if k in ("accuracy", "mae", "rmse", "n")}
                for split, m in metrics.items() if isinstance(m, dict)}
     return ModelCard(
@@ -124,5 +129,6 @@ def make_card(config: TrainConfig, dataset: Dataset, input_size: int, feature_la
         backbone_input=[input_size, input_size], feature_layer=feature_layer, digits=dataset.digits,
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
-                  "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed},
+                  "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed,
+                  "head": dataclasses.asdict(head)},
     )
