@@ -22,9 +22,10 @@ class BatchReader(CalibrationDataReader):
 
     def get_next(self):
         if self.bar is None:
+            from rich.console import Console
             from rich.progress import Progress
 
-            self.bar = Progress(transient=False)
+            self.bar = Progress(console=Console(stderr=True))  # stdout stays clean for --json output
             self.bar.start()
             self.task = self.bar.add_task(self.description, total=len(self.images))
         if self.position >= len(self.images):

@@ -143,3 +143,17 @@ def test_too_few_calibration_samples(digit_run, tmp_path):
     with pytest.raises(UserError, match="5 samples; need at least 16"):
         export(digit_run / "model.onnx", ExportOptions(quantize="int8", calib_data=str(tmp_path / "few.npz"),
                                                         out=tmp_path))
+
+
+def test_cli_bare_quantize_then_evaluate_the_onnx(tiny_run, tmp_path):
+    result = run_cli("export", tiny_run, "--quantize", "--calib-size", "16", "--out", tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    files = json.loads(result.stdout)
+    assert set(files) == {"model.onnx", "model.int8.onnx"}
+    evaluated = run_cli("evaluate", tmp_path / "model.int8.onnx", "--data", ROOT / "no-such-data", timeout=60)
+    assert evaluated.returncode == 2 and "no such file or folder" in evaluated.stderr
+    card = ModelCard.load(tiny_run / "card.json")
+    evaluated = run_cli("evaluate", tmp_path / "model.int8.onnx", "--data", card.training["data"], "--json",
+                        timeout=60)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["n"] == 32
