@@ -36,6 +36,7 @@ def import_keras():
     """keras with the TensorFlow backend, imported quietly."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     with quiet_stderr():
-        require("tensorflow", "training and export")
+        tf = require("tensorflow", "training and export")
         keras = require("keras", "training and export")
+    tf.get_logger().setLevel("ERROR")  # retracing notices and deprecations are not for our users
     return keras

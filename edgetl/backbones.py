@@ -28,7 +28,8 @@ def build_vgg16(keras, size: int, imagenet: bool):
         return keras.applications.VGG16(weights="imagenet" if imagenet else None, include_top=False,
                                         input_shape=(size, size, 3))
     except Exception as exc:  # keras raises plain Exceptions for URL/HTTP failures
-        raise UserError(f"--weights imagenet: could not download the VGG16 ImageNet weights ({type(exc).__name__}); "
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise UserError(f"--weights imagenet: could not download the VGG16 ImageNet weights ({reason}); "
                         "offline? Use --weights hed-bsds500 (packaged), none, or a path to "
                         "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5") from None
 

@@ -41,6 +41,11 @@ def friendly(fn):
         except UserError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except OSError as exc:  # disk full, read-only or unwritable location: earlier files are intact
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}; nothing partial was written",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted; nothing partial was written")
             raise typer.Exit(130) from None

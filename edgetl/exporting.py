@@ -73,6 +73,9 @@ def export(source: Path, options: ExportOptions) -> dict:
     if source.suffix == ".onnx":
         if not source.is_file():
             raise UserError(f"{source}: no such file")
+        from edgetl.export.onnx_export import check_single_file
+
+        check_single_file(source)
     else:
         from edgetl.rundir import find_model
 

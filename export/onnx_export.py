@@ -19,6 +19,7 @@ def keras_to_onnx_proto(model, card: ModelCard, opset: int = DEFAULT_OPSET):
     import tensorflow as tf
     import tf2onnx
 
+    logging.getLogger("tf2onnx").setLevel(logging.WARNING)  # its INFO lines narrate every graph pass
     # Keras 3 models need an explicit signature; a None batch dim makes the ONNX batch axis dynamic.
     signature = (tf.TensorSpec((None, card.height, card.width, card.channels), tf.uint8, name=INPUT_NAME),)
     try:
@@ -40,6 +41,20 @@ def read_metadata(path: Path) -> dict[str, str]:
 
     proto = onnx.load(str(path), load_external_data=False)
     return {p.key: p.value for p in proto.metadata_props}
+
+
+def check_single_file(path: Path) -> None:
+    """Refuse ONNX files whose weights live in external data files (edgetl writes and reads single files)."""
+    import onnx
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable ONNX file ({str(exc).splitlines()[0][:120]})") from None
+    external = [t.name for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if external:
+        raise UserError(f"{path}: {len(external)} tensors are stored as external data (e.g. {external[0]}); "
+                        "edgetl needs a single-file model: re-export it with edgetl export")
 
 
 def save_onnx(proto, path: Path) -> Path:

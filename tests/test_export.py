@@ -157,3 +157,20 @@ def test_cli_bare_quantize_then_evaluate_the_onnx(tiny_run, tmp_path):
                         timeout=60)
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["n"] == 32
+
+
+def test_onnx_with_external_data_is_refused(digit_run, tmp_path):
+    import onnx
+
+    proto = onnx.load(str(digit_run / "model.onnx"))
+    onnx.save_model(proto, str(tmp_path / "ext.onnx"), save_as_external_data=True, location="ext.data")
+    with pytest.raises(UserError, match="external data"):
+        export(tmp_path / "ext.onnx", ExportOptions(quantize="int8", calib_data="mnist-5k"))
+
+
+def test_unwritable_out_on_the_cli_is_one_line(tiny_run, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    out = tmp_path / "a_file" / "exports"
+    result = run_cli("export", tiny_run, "--out", out, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot create it" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -174,3 +174,34 @@ def test_cuda_on_a_cpu_build_is_the_documented_error(digit_run):
     result = run_cli("run", digit_run / "model.onnx", "--source", "0", "--device", "cuda", timeout=60)
     assert result.returncode == 2
     assert "CUDAExecutionProvider is not available" in result.stderr and "onnxruntime-gpu" in result.stderr
+
+
+def test_video_that_ends_and_a_corrupt_frame_are_counted(tmp_path, monkeypatch):
+    from edgetl.runtime import sources
+
+    class FlakyCapture:
+        """Six frames, the third unreadable, like a damaged file."""
+
+        def __init__(self, path):
+            self.pos = 0
+
+        def isOpened(self):
+            return True
+
+        def get(self, prop):
+            return {cv2.CAP_PROP_FPS: 25.0, cv2.CAP_PROP_FRAME_COUNT: 6, cv2.CAP_PROP_POS_FRAMES: self.pos}[prop]
+
+        def read(self):
+            self.pos += 1
+            if self.pos > 6:
+                return False, None
+            return (False, None) if self.pos == 3 else (True, np.zeros((8, 8, 3), np.uint8))
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", FlakyCapture)
+    (tmp_path / "v.mp4").write_bytes(b"x")
+    with open_source(str(tmp_path / "v.mp4")) as video:
+        frames = list(video.frames())
+    assert [f.index for f in frames] == [0, 1, 3, 4, 5] and video.skipped == 1

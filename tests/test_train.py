@@ -72,3 +72,23 @@ def test_cli_bad_input_is_one_line(tmp_path, args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_regression_head_trains_and_exports(tmp_path):
+    from edgetl.config import TrainConfig
+    from edgetl.exporting import ExportOptions, export
+    from edgetl.model import HeadConfig
+    from edgetl.train import train
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(0, 1, 120).astype(np.float32)
+    x = (rng.uniform(0, 1, (120, 32, 32)) * 255 * y[:, None, None]).astype(np.uint8)  # brightness ~ target
+    np.savez(tmp_path / "bright.npz", x=x, y=y)
+    run = train(TrainConfig(data=str(tmp_path / "bright.npz"), out=tmp_path / "reg", task="regression",
+                            weights="none", input_size=32, feature_layer="block1_pool", head=HeadConfig(units=8),
+                            epochs=3, augment=0))
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["val"]["mae"] >= 0 and "accuracy" not in metrics["val"]
+    assert ModelCard.load(run / "card.json").task == "regression"
+    report = export(run, ExportOptions(quantize="int8", calib_size=32, max_drop=10.0))
+    assert {"mae_before", "mae_after", "mae_change"} <= set(report["int8"])

@@ -46,7 +46,8 @@ def keras_dataset(spec: str) -> Dataset:
     try:
         (x_train, y_train), (x_test, y_test) = module.load_data()
     except Exception as exc:  # keras wraps URL, HTTP and socket errors in plain Exceptions
-        raise UserError(f"--data {spec}: download failed ({type(exc).__name__}); offline? Use --data mnist-5k "
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise UserError(f"--data {spec}: download failed ({reason}); offline? Use --data mnist-5k "
                         "(embedded) or a local .npz file with x_train, y_train, x_test, y_test") from None
     names = DIGITS if spec == "mnist" else FASHION
     return Dataset(spec, {"train": (x_train[..., None], y_train.astype(np.int64)),
