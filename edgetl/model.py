@@ -13,7 +13,7 @@ from edgetl.backbones import CAFFE_BGR_MEAN, Backbone, pretrained
 from edgetl.runtime.errors import UserError
 
 
-MAX_FLATTEN_SIDE = 6  # feature maps up to 6x6 are flattened, larger ones averaged
+MAX_FLATTEN_SIDE = 8  # maps up to 8x8 are flattened (where strokes are matters); larger ones averaged
 
 
 @dataclass

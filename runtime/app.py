@@ -17,6 +17,7 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
         on_frame=None, **camera_options) -> dict:
     """Process SRC with ``model`` (an edgetl.runtime.Model); returns the summary dict."""
     digits = model.card.digits if digits is None else digits
+    model.warmup()
     summary = Summary()
     outputs = []
     window = None

@@ -49,6 +49,10 @@ class Model:
             raise UserError(f"{self.path}: input is {arg.type} {arg.shape}, but its card says uint8 "
                             f"[batch, {', '.join(map(str, expected))}]; re-export it with edgetl export")
 
+    def warmup(self) -> None:
+        """One inference on a blank image: the first call pays for allocations a live stream should not see."""
+        self.predict_batch(np.zeros((1, self.card.height, self.card.width, self.card.channels), np.uint8))
+
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """Raw outputs for a uint8 batch already at the card's input shape."""
         return self.session.run(None, {self.input_name: batch})[0]
