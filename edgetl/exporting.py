@@ -121,8 +121,10 @@ def build(source: Path, options: ExportOptions, staging: Path) -> tuple[dict, li
         export_verified_float(keras_model, card, float_path, held[0], options.opset, report)
         files.append(float_path.name)
     if options.quantize == "fp16":
-        timed(report, "fp16", convert_fp16, float_path, staging / f"{stem}.fp16.onnx")
-        files.append(f"{stem}.fp16.onnx")
+        fp16_path = timed(report, "fp16", convert_fp16, float_path, staging / f"{stem}.fp16.onnx")
+        if held[1] is not None:
+            report["fp16"] = check_fp16(float_path, fp16_path, card, held, options.max_drop)
+        files.append(fp16_path.name)
     elif options.quantize == "int8":
         files.append(quantize_verified(float_path, staging / f"{stem}.int8.onnx", card, calib, held,
                                        options, report).name)
@@ -155,6 +157,21 @@ def export_verified_float(keras_model, card: ModelCard, path: Path, x_held: np.n
     log.info("ONNX vs Keras: max |diff| %.2e on %d held-out images", diff, len(x))
     if diff > PARITY_TOLERANCE:
         raise UserError(f"ONNX output differs from Keras by {diff:.2e} (> {PARITY_TOLERANCE}); nothing written")
+
+
+def check_fp16(float_path: Path, fp16_path: Path, card: ModelCard, held, max_drop: float) -> dict:
+    """fp16 against fp32 on held-out data (onnxruntime's CPU provider runs fp16 graphs too)."""
+    from edgetl.export.verify import compare, drop_of
+    from edgetl.runtime.model import Model
+
+    x_held, y_held = held
+    result = compare(card.task, Model(float_path, device="cpu").predict_batch(x_held),
+                     Model(fp16_path, device="cpu").predict_batch(x_held), y_held, card.class_names)
+    log.info("fp16 vs fp32 on %d held-out: %s", len(y_held), json.dumps(result))
+    if drop_of(card.task, result) > max_drop:
+        raise UserError(f"fp16 loses {drop_of(card.task, result):.3f} (> --max-drop {max_drop}) on "
+                        f"{len(y_held)} held-out samples; fp16 file not written")
+    return result
 
 
 def quantize_verified(float_path: Path, out_path: Path, card: ModelCard, calib: np.ndarray, held, options: ExportOptions,

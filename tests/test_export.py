@@ -101,7 +101,8 @@ print(sorted(m for m in ("tensorflow", "keras", "tf2onnx") if m in sys.modules))
 def test_fp16_keeps_float_io(tiny_run, tmp_path):
     import onnx
 
-    export(tiny_run, ExportOptions(quantize="fp16", out=tmp_path))
+    report = export(tiny_run, ExportOptions(quantize="fp16", out=tmp_path))
+    assert report["fp16"]["top1_agreement"] >= 0.95 and report["fp16"]["max_abs_diff"] < 1e-2
     proto = onnx.load(str(tmp_path / "model.fp16.onnx"))
     assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
     assert proto.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
