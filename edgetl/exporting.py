@@ -60,7 +60,7 @@ def timed(report: dict, step: str, fn, *args, **kwargs):
     result = fn(*args, **kwargs)
     report.setdefault("seconds", {})[step] = round(time.perf_counter() - start, 2)
     if isinstance(result, Path):
-        report.setdefault("files", {})[result.name] = result.stat().st_size
+        report.setdefault("bytes", {})[result.name] = result.stat().st_size
         log.info("%s: %s (%.1f MB, %.1f s)", step, result.name, result.stat().st_size / 1e6, report["seconds"][step])
     return result
 
