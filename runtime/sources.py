@@ -57,6 +57,23 @@ def open_source(spec: str, **camera_options) -> "FrameSource":
                     f"videos: {', '.join(VIDEO_SUFFIXES)}")
 
 
+def quiet_opencv() -> None:
+    """OpenCV prints a WARN line per backend it tries; our error says what went wrong instead."""
+    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_api is not None:
+        logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
+
+
+def backend_names(capture) -> str:
+    if capture is None:
+        return "timed out"
+    try:
+        return f"backend {capture.getBackendName()}"
+    except (cv2.error, AttributeError):  # never opened: name the backends OpenCV tried
+        names = [cv2.videoio_registry.getBackendName(b) for b in cv2.videoio_registry.getCameraBackends()]
+        return f"tried {', '.join(names)}"
+
+
 class FrameSource:
     live = False
     skipped = 0
@@ -146,17 +163,13 @@ class CameraSource(FrameSource):
     def open(self):
         """Open within ``open_timeout`` seconds (some backends block for much longer on a bad index)."""
         result: list = []
+        quiet_opencv()
         worker = threading.Thread(target=lambda: result.append(self.opener(self.target)), daemon=True)
         worker.start()
         worker.join(self.open_timeout)
         capture = result[0] if result else None
         if capture is None or not capture.isOpened():
-            backend = ""
-            try:
-                backend = f" (backend {capture.getBackendName()})" if capture is not None else " (timed out)"
-            except cv2.error:
-                pass
-            raise UserError(f"--source {self.target}: cannot open {self.describe()}{backend}; "
+            raise UserError(f"--source {self.target}: cannot open {self.describe()} ({backend_names(capture)}); "
                             "check the index (0, 1, ...), permissions, or whether another program uses it")
         return capture
 

@@ -205,3 +205,33 @@ def test_video_that_ends_and_a_corrupt_frame_are_counted(tmp_path, monkeypatch):
     with open_source(str(tmp_path / "v.mp4")) as video:
         frames = list(video.frames())
     assert [f.index for f in frames] == [0, 1, 3, 4, 5] and video.skipped == 1
+
+
+class CountingCamera:
+    """A fast camera: frame n has every pixel equal to n % 256."""
+
+    def __init__(self, target):
+        self.n = 0
+
+    def isOpened(self):
+        return True
+
+    def read(self):
+        time.sleep(0.002)
+        self.n += 1
+        return True, np.full((4, 4, 3), self.n % 256, np.uint8)
+
+    def release(self):
+        pass
+
+
+def test_slow_consumer_gets_the_newest_frame_not_a_backlog():
+    with CameraSource(0, opener=CountingCamera) as cam:
+        seen = []
+        for frame in cam.frames():
+            seen.append(int(frame.image[0, 0, 0]))
+            time.sleep(0.05)  # a consumer 25x slower than the camera
+            if len(seen) == 5:
+                break
+    gaps = np.diff(seen)
+    assert (gaps >= 5).all()  # frames in between were dropped, not queued
