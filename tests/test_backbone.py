@@ -48,3 +48,19 @@ def test_out_with_a_run_is_refused_without_overwrite(tmp_path):
     with pytest.raises(UserError, match="--overwrite"):
         validate(TrainConfig(out=tmp_path / "run"))
     validate(TrainConfig(out=tmp_path / "run", overwrite=True))
+
+
+def test_weights_from_a_local_keras_file(tmp_path):
+    keras = import_keras()
+    source = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    source.save_weights(tmp_path / "vgg16_notop.weights.h5")
+    model = pretrained(keras, get_backbone("vgg16"), str(tmp_path / "vgg16_notop.weights.h5"), 32)
+    np.testing.assert_array_equal(model.get_layer("block3_conv2").get_weights()[0],
+                                  source.get_layer("block3_conv2").get_weights()[0])
+
+
+def test_missing_training_extra_names_the_install_command():
+    from edgetl._deps import require
+
+    with pytest.raises(UserError, match=r"pip install 'edgetl\[train\]'"):
+        require("tensorflow_that_is_not_installed", "training")
