@@ -44,8 +44,3 @@ class BatchReader(CalibrationDataReader):
 def check_count(x: np.ndarray, wanted: int) -> None:
     if len(x) < MIN_CALIB:
         raise UserError(f"calibration data has {len(x)} samples; need at least {MIN_CALIB} (asked for {wanted})")
-
-
-def check_shape(x: np.ndarray, expected: tuple[int, int, int], source: str) -> None:
-    if x.shape[1:] != tuple(expected):
-        raise UserError(f"{source}: calibration images are {x.shape[1:]}, the model takes {tuple(expected)}")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import numpy as np
 from ._io import atomic_path
 from .errors import UserError
 
-log = logging.getLogger(__name__)
 
 
 class JsonlWriter:

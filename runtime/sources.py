@@ -8,7 +8,6 @@ from __future__ import annotations
 import glob
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -75,7 +74,6 @@ def backend_names(capture) -> str:
 
 
 class FrameSource:
-    live = False
     skipped = 0
 
     def frames(self) -> Iterator[Frame]:
@@ -138,8 +136,6 @@ class VideoSource(FrameSource):
 
 class CameraSource(FrameSource):
     """Newest-frame-only reader thread with bounded reconnects; ``opener`` is injectable for tests."""
-
-    live = True
 
     def __init__(self, target, opener: Callable = cv2.VideoCapture, open_timeout: float = 5.0,
                  stall_timeout: float = 2.0, reconnects: int = 3, backoff: float = 0.5):
@@ -208,7 +204,7 @@ class CameraSource(FrameSource):
             self.reconnects * self.open_timeout
         while not self.stopped.is_set():
             with self.fresh:
-                if not self.fresh.wait_for(lambda: self.sequence > seen or self.failure, timeout=budget):
+                if not self.fresh.wait_for(lambda: self.sequence > seen or self.failure, timeout=budget):  # noqa: B023
                     raise UserError(f"{self.describe()}: no frame for {budget:.0f} s")
                 if self.failure:
                     raise UserError(self.failure)

@@ -55,7 +55,7 @@ def crop(image: np.ndarray, box) -> np.ndarray:
     return image[y:y + h, x:x + w]
 
 
-def whole_frame(model: Model, image: np.ndarray, roi, top_k: int) -> tuple[np.ndarray, list]:
+def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]:
     box = list(roi) if roi else centre_box(image.shape, model.card.width / model.card.height)
     return fit_batch([crop(image, box)], model.card.height, model.card.width, model.card.channels), [box]
 
@@ -75,7 +75,7 @@ def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score
               top_k: int = 1) -> tuple[list[Detection], dict[str, float]]:
     """Detections for one frame, and the preprocess/infer times in ms. One batched call per frame."""
     t0 = time.perf_counter()
-    batch, boxes = digit_batch(model, image, roi) if digits else whole_frame(model, image, roi, top_k)
+    batch, boxes = digit_batch(model, image, roi) if digits else whole_frame(model, image, roi)
     t1 = time.perf_counter()
     outputs = model.predict_batch(batch) if len(batch) else np.zeros((0, len(model.card.class_names)))
     t2 = time.perf_counter()

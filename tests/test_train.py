@@ -23,7 +23,6 @@ def test_run_directory_is_complete(tiny_run):
 
 
 def test_saved_model_is_whole_and_reproduces_metrics(tiny_run):
-    from edgetl.data import load_dataset
     from edgetl.train import predict
 
     model, card = load_run(tiny_run)
