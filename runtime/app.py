@@ -33,7 +33,7 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
             if show:
                 window = Window()
                 if not window.available:
-                    log.info("no display (or a headless OpenCV build): running without a window")
+                    log.info("running without a window (%s); q/Esc need a window, Ctrl-C stops", window.reason)
                     window = None
             for result in process(model, frames, digits, roi, min_score, top_k, max_frames):
                 summary.add(result)

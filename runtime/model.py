@@ -10,7 +10,7 @@ import onnxruntime as ort
 from .card import ModelCard
 from .errors import UserError
 from .images import fit_batch
-from .providers import check_fallback, requested_providers
+from .providers import check_fallback, requested_providers, with_options
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ class Model:
             raise UserError(f"{self.path}: no such model file")
         providers = requested_providers(device)
         try:
-            self.session = ort.InferenceSession(str(self.path), session_options(threads), providers=providers)
+            self.session = ort.InferenceSession(str(self.path), session_options(threads),
+                                                providers=with_options(providers))
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
             raise UserError(f"{self.path}: onnxruntime cannot load it ({str(exc).splitlines()[0][:200]})") from None
         meta = self.session.get_modelmeta().custom_metadata_map

@@ -73,19 +73,21 @@ class ImageFolderWriter:
 
 
 class Window:
-    """An OpenCV window with q/Esc to quit; ``available`` is False on headless builds or without a display."""
+    """An OpenCV window with q/Esc to quit; ``reason`` says why there is none (no display, headless build)."""
 
     NAME = "edgetl"
 
     def __init__(self):
-        self.available = False
+        self.available, self.reason = False, ""
         if os.name == "posix" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            self.reason = "no display"
             return
         try:
             cv2.namedWindow(self.NAME, cv2.WINDOW_NORMAL)
             self.available = True
         except cv2.error:
-            pass
+            self.reason = ("this OpenCV build has no GUI; for a window: "
+                           "pip uninstall -y opencv-python-headless && pip install opencv-python")
 
     def show(self, image: np.ndarray) -> bool:
         """Show a frame; False when the user pressed q or Esc."""

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 import onnxruntime as ort
 
@@ -30,6 +32,16 @@ def requested_providers(device: str) -> list[str]:
         raise UserError(f"--device {device}: {wanted} is not available in this onnxruntime "
                         f"(available: {', '.join(available)}); {GPU_HINT}")
     return [p for p in DEVICES[device] if p in available]
+
+
+def with_options(providers: list[str]) -> list:
+    """TensorRT builds an engine per model, which takes minutes: cache it across runs."""
+    if "TensorrtExecutionProvider" not in providers:
+        return providers
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edgetl" / "tensorrt"
+    cache.mkdir(parents=True, exist_ok=True)
+    trt = {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache), "trt_fp16_enable": True}
+    return [(p, trt) if p == "TensorrtExecutionProvider" else p for p in providers]
 
 
 def check_fallback(session: ort.InferenceSession, device: str, requested: list[str]) -> str:
