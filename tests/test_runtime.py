@@ -235,3 +235,17 @@ def test_slow_consumer_gets_the_newest_frame_not_a_backlog():
                 break
     gaps = np.diff(seen)
     assert (gaps >= 5).all()  # frames in between were dropped, not queued
+
+
+def test_digits_written_touching_are_cut_apart():
+    from edgetl.data import load_dataset
+
+    x, _ = load_dataset("mnist-5k").split("test")
+    separated = 0
+    for sheet in range(10):
+        frame = np.full((240, 480, 3), 230, np.uint8)
+        for i in range(3):  # 112-px digits 75 px apart: neighbouring strokes touch or overlap
+            paste(frame, x[3 * sheet + i, :, :, 0], 60 + 75 * i, 60, 112)
+        boxes, _ = digit_crops(frame)
+        separated += len(boxes) == 3
+    assert separated >= 9
