@@ -8,8 +8,8 @@ console = Console(stderr=True)
 
 
 def progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
+    return Progress(TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=console)
 
 
 def epoch_callback(keras, description: str, epochs: int):
@@ -22,7 +22,8 @@ def epoch_callback(keras, description: str, epochs: int):
             self.task = self.bar.add_task(description, total=epochs, info="")
 
         def on_epoch_end(self, epoch, logs=None):
-            info = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
+            short = {"accuracy": "acc", "val_accuracy": "val_acc"}
+            info = " ".join(f"{short.get(k, k)} {v:.3f}" for k, v in (logs or {}).items() if k != "learning_rate")
             self.bar.update(self.task, advance=1, info=info)
 
         def on_train_end(self, logs=None):
