@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgetl.runtime._io import atomic_path
+from edgetl.runtime._io import atomic_path, atomic_write_text
 
 W, H = 640, 480
 
@@ -87,8 +87,7 @@ def render_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int 
                 writer.write(frame)
                 truth.append({"boxes": boxes, "labels": sheet.labels})
         writer.release()
-    with atomic_path(path.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(truth))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(truth))
     return path
 
 

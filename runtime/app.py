@@ -23,8 +23,8 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
     window = None
     with open_source(source, **camera_options) as frames:
         try:
-            if jsonl:
-                outputs.append(jsonl_writer := JsonlWriter(jsonl))
+            jsonl_writer = JsonlWriter(jsonl) if jsonl else None
+            outputs += [jsonl_writer] if jsonl_writer else []
             saver = None
             if save:
                 saver = ImageFolderWriter(save) if isinstance(frames, ImageSource) else \
@@ -37,16 +37,14 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                     window = None
             for result in process(model, frames, digits, roi, min_score, top_k, max_frames):
                 summary.add(result)
-                if jsonl:
+                if jsonl_writer:
                     jsonl_writer.write(result.to_dict())
                 if on_frame:
                     on_frame(result)
                 if saver or window:
                     annotated = draw(result.image, result.detections, summary.fps(), result.latency_ms, model.provider)
-                    if isinstance(saver, ImageFolderWriter):
+                    if saver:
                         saver.write(annotated, result.name or f"frame{result.index:06d}")
-                    elif saver:
-                        saver.write(annotated)
                     if window and not window.show(annotated):
                         break
         except KeyboardInterrupt:

@@ -8,19 +8,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ._io import atomic_path
+from ._io import StagedFile, atomic_write_bytes
 from .errors import UserError
-
 
 
 class JsonlWriter:
     """One JSON object per frame, renamed into place when the stream ends (even on Ctrl-C)."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self._context = atomic_path(self.path)
         try:
-            self.file = open(self._context.__enter__(), "w")
+            self.staged = StagedFile(path)
+            self.file = open(self.staged.tmp, "w")
         except OSError as exc:
             raise UserError(f"--jsonl {path}: cannot write ({exc.strerror})") from None
 
@@ -29,7 +27,7 @@ class JsonlWriter:
 
     def close(self) -> None:
         self.file.close()
-        self._context.__exit__(None, None, None)
+        self.staged.commit()
 
 
 class VideoWriter:
@@ -38,23 +36,25 @@ class VideoWriter:
     def __init__(self, path: Path, fps: float):
         self.path, self.fps = Path(path), fps
         self.writer = None
-        self._context = atomic_path(self.path)
-        self.tmp = self._context.__enter__()
+        try:
+            self.staged = StagedFile(self.path)
+        except OSError as exc:
+            raise UserError(f"--save {path}: cannot write ({exc.strerror})") from None
 
-    def write(self, image: np.ndarray) -> None:
+    def write(self, image: np.ndarray, name: str = "") -> None:
         if self.writer is None:
             fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
-            self.writer = cv2.VideoWriter(str(self.tmp), fourcc, self.fps, (image.shape[1], image.shape[0]))
+            self.writer = cv2.VideoWriter(str(self.staged.tmp), fourcc, self.fps, (image.shape[1], image.shape[0]))
             if not self.writer.isOpened():
                 raise UserError(f"--save {self.path}: OpenCV cannot write this video format; try .mp4 or .avi")
         self.writer.write(image)
 
     def close(self) -> None:
         if self.writer is None:  # no frames, no file
-            self.tmp.unlink(missing_ok=True)
+            self.staged.discard()
             return
         self.writer.release()
-        self._context.__exit__(None, None, None)
+        self.staged.commit()
 
 
 class ImageFolderWriter:
@@ -63,10 +63,8 @@ class ImageFolderWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def write(self, image: np.ndarray, name: str) -> None:
-        target = self.folder / (Path(name).stem + ".png")
-        with atomic_path(target) as tmp:
-            ok, data = cv2.imencode(".png", image)
-            tmp.write_bytes(data.tobytes())
+        _, data = cv2.imencode(".png", image)
+        atomic_write_bytes(self.folder / (Path(name).stem + ".png"), data.tobytes())
 
     def close(self) -> None:
         pass
