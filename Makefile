@@ -20,13 +20,13 @@ demo: $(BIN)/edgetl
 	$(BIN)/edgetl train --data mnist-5k --weights hed-bsds500 --out $(DEMO) --overwrite
 	$(BIN)/edgetl evaluate $(DEMO) --data mnist-5k
 	$(BIN)/edgetl export $(DEMO) --quantize int8
-	$(BIN)/python bench/clip_accuracy.py --model $(DEMO)/model.int8.onnx --clip $(DEMO)/digits.mp4 --save $(DEMO)/digits_annotated.mp4
+	$(BIN)/python bench/clip_accuracy.py --model $(DEMO)/model.int8.onnx --clip runs/clips/digits.mp4 --save runs/clips/demo_annotated.mp4
 
 bench: $(BIN)/edgetl
 	$(BIN)/python bench/train_mnist.py
 	$(BIN)/python bench/export_speed.py
-	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/bench/digits.mp4
-	$(BIN)/python bench/runtime_speed.py --model runs/bench/model.int8.onnx --clip runs/bench/digits.mp4
+	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/clips/digits.mp4
+	$(BIN)/python bench/runtime_speed.py --model runs/bench/model.int8.onnx --clip runs/clips/digits.mp4
 
 clean:
 	rm -rf $(VENV) runs

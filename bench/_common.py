@@ -6,7 +6,9 @@ import platform
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ROOT / "runs" / "bench"
+RUNS = ROOT / "runs" / "bench"  # the benchmarked run: only edgetl's own files, so --overwrite may replace it
+RESULTS = ROOT / "runs" / "bench-results"
+CLIPS = ROOT / "runs" / "clips"
 
 
 def machine() -> str:
@@ -22,5 +24,5 @@ def table(title: str, rows: list[tuple[str, str]]) -> str:
 
 
 def save(name: str, data: dict) -> None:
-    RUNS.mkdir(parents=True, exist_ok=True)
-    (RUNS / f"{name}.json").write_text(json.dumps(data, indent=2, default=str))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, default=str))

@@ -1,9 +1,13 @@
 """Read a rendered clip of held-out handwritten digits with an exported model; score it.
 
-    python bench/clip_accuracy.py --model runs/demo/model.int8.onnx --clip runs/demo/digits.mp4
+    python bench/clip_accuracy.py --model runs/demo/model.int8.onnx --clip runs/clips/digits.mp4
+    python bench/clip_accuracy.py --model runs/demo/model.int8.onnx --clip runs/clips/desk-seed1.mp4 --hard --seed 1
 
 The clip (and its ground truth, .json beside it) is rendered first if it does not exist: 640x480,
 1-5 digits from mnist-5k's test split (never trained on), shake, blur, noise, uneven light, a ruled line.
+With --hard: webcam-over-a-desk scenes (edgetl.desk): ruled or squared notebook paper, coloured inks,
+pencil to marker, 1-2 rows of mixed-size digits, dim and uneven light, perspective, motion blur,
+and empty pages (where any detection is a false one). An existing clip is read as it is.
 """
 from __future__ import annotations
 
@@ -26,11 +30,13 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, required=True)
     parser.add_argument("--save", type=Path, help="also write the annotated video here")
     parser.add_argument("--scenes", type=int, default=40)
+    parser.add_argument("--hard", action="store_true", help="render the hard desk clip (if --clip does not exist)")
+    parser.add_argument("--seed", type=int, default=0, help="render seed (if --clip does not exist)")
     args = parser.parse_args()
     if not args.clip.exists():
         x, y = load_dataset("mnist-5k").split("test")
         args.clip.parent.mkdir(parents=True, exist_ok=True)
-        render_clip(args.clip, x, y, scenes=args.scenes)
+        render_clip(args.clip, x, y, scenes=args.scenes, seed=args.seed, hard=args.hard)
     model = Model(args.model, device="cpu")
     with tempfile.TemporaryDirectory() as tmp:
         jsonl = Path(tmp) / "frames.jsonl"
@@ -45,6 +51,8 @@ def main() -> None:
         ("digits read right", f"{scores['digit_accuracy']:.2%}"),
         ("detections correct", f"{scores['detection_precision']:.2%}"),
         ("frames read exactly", f"{scores['frames_exact']:.2%}"),
+        ("empty frames (nothing written)", f"{scores['empty_frames']}"),
+        ("false detections on empty frames", f"{scores['false_on_empty']}"),
         ("FPS (decode + find + classify" + (" + draw + encode)" if args.save else ")"), f"{summary['fps']:.0f}"),
         ("latency p50 / p95 (find + classify)", f"{summary['latency_p50_ms']:.2f} / {summary['latency_p95_ms']:.2f} ms"),
         ("digits read, every 10th frame", read),

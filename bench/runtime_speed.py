@@ -1,6 +1,6 @@
 """Runtime speed on a rendered digit clip: frames/s, latency percentiles, cold start, memory.
 
-    python bench/runtime_speed.py --model runs/bench/model.int8.onnx --clip runs/bench/digits.mp4
+    python bench/runtime_speed.py --model runs/bench/model.int8.onnx --clip runs/clips/digits.mp4
 """
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
+import traceback
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -12,6 +14,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from edgetl import __version__
 from edgetl.runtime.errors import UserError
@@ -31,24 +34,77 @@ class Fit(str, Enum):
     pad = "pad"
 
 
+# What an OSError or an interruption leaves behind, per command: said only where it is true.
+AFTER_OSERROR = {
+    "train": "; nothing partial was written (any previous run is unchanged)",
+    "export": "; nothing partial was written (previous files kept)",
+}
+AFTER_INTERRUPT = {
+    "train": "interrupted; previous files kept",
+    "export": "interrupted; previous files kept",
+    "run": "interrupted before the stream started; nothing written",
+}
+DEBUG = {"on": False}
+
+
+def pass_through() -> tuple[type, ...]:
+    kinds: list[type] = [typer.Exit, typer.Abort]
+    try:  # typer >= 0.2x vendors click; older typer uses click's exceptions
+        from typer.exceptions import TyperException
+        kinds.append(TyperException)
+    except ImportError:
+        pass
+    try:
+        import click
+        kinds.append(click.ClickException)
+    except ImportError:
+        pass
+    return tuple(kinds)
+
+
+PASS_THROUGH = pass_through()
+
+
+def debugging() -> bool:
+    return DEBUG["on"] or os.environ.get("EDGETL_DEBUG", "") not in ("", "0")
+
+
 def friendly(fn):
-    """Bad input becomes one line on stderr and exit code 2; Ctrl-C exits 130. No tracebacks."""
+    """Bad input becomes one line on stderr and exit code 2; Ctrl-C exits 130, SIGTERM 143 (both run the
+    cleanup); a bug is one line and exit code 1, with the traceback only under --debug or EDGETL_DEBUG=1."""
+    command = fn.__name__
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from edgetl.runtime._io import exit_code, signal_handlers
+
         try:
-            return fn(*args, **kwargs)
+            with signal_handlers():
+                return fn(*args, **kwargs)
         except UserError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        except OSError as exc:  # disk full, read-only or unwritable location: earlier files are intact
+        except OSError as exc:  # disk full, read-only or unwritable location
+            if debugging():
+                err.print(traceback.format_exc(), highlight=False, markup=False, soft_wrap=True)
             where = f"{exc.filename}: " if exc.filename else ""
-            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}; nothing partial was written",
+            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}{AFTER_OSERROR.get(command, '')}",
                       highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; nothing partial was written")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM via signal_handlers
+            err.print(AFTER_INTERRUPT.get(command, "interrupted"), highlight=False, soft_wrap=True)
+            raise typer.Exit(exit_code(exc)) from None
+        except PASS_THROUGH:  # typer's own exits and usage errors
+            raise
+        except Exception as exc:
+            if debugging():
+                err.print(traceback.format_exc(), highlight=False, markup=False, soft_wrap=True)
+            message = " ".join(str(exc).split())
+            message = message if len(message) <= 300 else message[:297] + "..."
+            err.print(f"[bold red]error:[/] " + escape(f"internal error ({type(exc).__name__}: {message}); this is "
+                      f"a bug in edgetl {__version__}, please report it with --debug output"),
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -61,8 +117,10 @@ def version_callback(value: bool):
 
 @app.callback()
 def root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+         debug: bool = typer.Option(False, "--debug", help="Tracebacks for internal errors (or EDGETL_DEBUG=1)."),
          version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
                                       help="Print the version and exit.")):
+    DEBUG["on"] = debug
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
                         handlers=[RichHandler(console=err, show_path=False, show_time=False)])
 
@@ -89,6 +147,8 @@ def train(
     augment: int = typer.Option(3, help="Randomly transformed copies of the training set, computed once through the frozen layers."),
     val_split: float = typer.Option(0.1, help="Stratified, shuffled validation fraction (when the data has no val split)."),
     limit: Optional[int] = typer.Option(None, help="Train on a stratified subset of N samples."),
+    styles: Optional[float] = typer.Option(None, min=0.0, max=5.0, help="Digit data: synthetic digits in other writing styles, added as a fraction of the training set (0 turns it off; default: edgetl's measured choice)."),
+    reject: bool = typer.Option(True, "--reject/--no-reject", help="Digit data: learn a 'not a digit' class from generated clutter (grid crossings, line pieces, smudges), applied by edgetl run."),
     seed: int = typer.Option(0),
     overwrite: bool = typer.Option(False, help="Replace an existing run in --out."),
 ):
@@ -101,7 +161,8 @@ def train(
                          input_size=input_size, fit=fit.value, feature_layer=feature_layer,
                          head=HeadConfig(units=units, dropout=dropout), epochs=epochs, lr=lr,
                          batch_size=batch_size, freeze=freeze, fine_tune_epochs=fine_tune_epochs,
-                         fine_tune_lr=fine_tune_lr, augment=augment, val_split=val_split, limit=limit,
+                         fine_tune_lr=fine_tune_lr, augment=augment, val_split=val_split, limit=limit, reject=reject,
+                         **({} if styles is None else {"styles": styles}),
                          seed=seed, overwrite=overwrite)
     run = run_training(config)
     metrics = json.loads((run / "metrics.json").read_text())

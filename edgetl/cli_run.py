@@ -30,6 +30,19 @@ def parse_roi(text: Optional[str]) -> Optional[list[int]]:
     return roi
 
 
+def stopped_message(summary: dict) -> str:
+    """One honest line after Ctrl-C or SIGTERM: what was finalised where."""
+    written = summary.get("written") or {}
+    counts = set(written.values())
+    if not written:
+        return f"stopped after {summary['frames']} frames ({summary['stopped']}); no files written"
+    if len(counts) == 1:
+        where = f"{counts.pop()} frames written to {', '.join(written)}"
+    else:
+        where = ", ".join(f"{n} frames written to {name}" for name, n in written.items())
+    return f"stopped; {where} ({summary['stopped']})"
+
+
 def register(app: typer.Typer, friendly) -> None:
     @app.command()
     @friendly
@@ -39,22 +52,32 @@ def register(app: typer.Typer, friendly) -> None:
         digits: Optional[bool] = typer.Option(None, "--digits/--whole-frame",
                                               help="Find and read handwritten digits (default for digit models)."),
         show: bool = typer.Option(True, "--show/--no-show", help="Open a window when a display exists."),
-        save: Optional[Path] = typer.Option(None, help="Annotated video (.mp4/.avi), or a folder for image sources."),
+        save: Optional[Path] = typer.Option(None, help="Annotated video (.mp4, .avi, .mkv, .mov), or a folder "
+                                                       "for image sources (never the source folder)."),
         jsonl: Optional[Path] = typer.Option(None, help="Write one JSON object per frame."),
         device: Device = typer.Option(Device.auto, help="Execution provider: auto picks TensorRT, CUDA, then CPU."),
         roi: Optional[str] = typer.Option(None, help="X,Y,W,H region to read (default: whole frame / centre crop)."),
         max_frames: Optional[int] = typer.Option(None, help="Stop after N frames."),
         min_score: float = typer.Option(0.5, help="Digits scored below this are dropped."),
         top_k: int = typer.Option(1, help="Labels per detection in whole-frame mode."),
+        smooth: bool = typer.Option(True, "--smooth/--no-smooth",
+                                    help="Track digits across frames and vote their labels (steady overlay); "
+                                         "--no-smooth gives each frame's own reading."),
         threads: Optional[int] = typer.Option(None, help="onnxruntime intra-op threads (default: all cores)."),
     ):
         """Run an exported model on a camera, video, images or stream; draw and log what it reads."""
-        from edgetl.runtime.app import run as run_stream
+        from edgetl.runtime._io import SIGNAL_EXIT
+        from edgetl.runtime.app import check_outputs, run as run_stream
         from edgetl.runtime.model import Model
 
         if model.suffix != ".onnx":
             raise UserError(f"{model}: edgetl run takes an .onnx file; export a run with `edgetl export RUN`")
+        check_outputs(source, save, jsonl)  # before the model loads or a camera opens
+        parsed_roi = parse_roi(roi)
         loaded = Model(model, device=device.value, threads=threads)
         summary = run_stream(loaded, source, digits=digits, show=show, save=save, jsonl=jsonl,
-                             roi=parse_roi(roi), max_frames=max_frames, min_score=min_score, top_k=top_k)
+                             roi=parsed_roi, max_frames=max_frames, min_score=min_score, top_k=top_k, smooth=smooth)
         typer.echo(json.dumps(summary))
+        if summary.get("stopped"):
+            typer.echo(stopped_message(summary), err=True)
+            raise typer.Exit(SIGNAL_EXIT.get(summary["stopped"], 130))

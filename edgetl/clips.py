@@ -2,7 +2,9 @@
 
 The digits come from mnist-5k's held-out test split, never from training. Each scene is a sheet
 with 1-5 digits and a ruled line, filmed for a few frames with camera shake, blur, sensor noise
-and uneven light; some sheets are light ink on a dark board.
+and uneven light; some sheets are light ink on a dark board. ``hard=True`` renders webcam-over-a-desk
+scenes instead (edgetl.desk: notebook paper with ruled or grid lines, coloured inks and pens, dim and
+uneven light, perspective, motion blur, empty pages).
 """
 from __future__ import annotations
 
@@ -72,8 +74,16 @@ def film(sheet: Sheet, rng: np.random.Generator) -> tuple[np.ndarray, list[list[
 
 
 def render_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int = 30, frames_per_scene: int = 10,
-                seed: int = 0, fps: float = 30.0) -> Path:
-    """Write the clip (.mp4) and its ground truth (same name, .json); return the clip path."""
+                seed: int = 0, fps: float = 30.0, hard: bool = False) -> Path:
+    """Write the clip (.mp4) and its ground truth (same name, .json); return the clip path.
+
+    ``hard``: the desk scenes of edgetl.desk.render_desk_clip instead of the plain sheets.
+    """
+    if hard:
+        from edgetl.desk import render_desk_clip
+
+        return render_desk_clip(path, digits, labels, scenes=scenes, frames_per_scene=frames_per_scene, seed=seed,
+                                fps=fps)
     rng = np.random.default_rng(seed)
     path = Path(path)
     truth = []
@@ -99,11 +109,19 @@ def overlap(a, b) -> float:
 
 
 def score_clip(truth: list[dict], records: list[dict]) -> dict:
-    """Digits read right / all digits, correct detections / all detections, frames read exactly."""
-    digits = right = detections = correct = exact = 0
+    """Digits read right / all digits, correct detections / all detections, frames read exactly.
+
+    A frame is read exactly when every digit in it is found and read right and nothing else is detected;
+    a frame with nothing written on it is read exactly only with no detections at all. ``empty_frames``
+    counts such frames, ``false_on_empty`` the detections made on them.
+    """
+    digits = right = detections = correct = exact = empty = false_on_empty = 0
     for frame_truth, record in zip(truth, records):
         dets = record["detections"]
         detections += len(dets)
+        if not frame_truth["labels"]:
+            empty += 1
+            false_on_empty += len(dets)
         used = set()
         frame_right = 0
         for box, label in zip(frame_truth["boxes"], frame_truth["labels"]):
@@ -115,8 +133,10 @@ def score_clip(truth: list[dict], records: list[dict]) -> dict:
                     right += 1
                     frame_right += 1
                     correct += 1
-        read = "".join(d["label"] for d in sorted(dets, key=lambda d: d["box"][0]))
-        exact += read == "".join(map(str, frame_truth["labels"])) and frame_right == len(frame_truth["labels"])
+        # every digit matched (one detection each) and read right, and no detection left over; this reads
+        # rows of digits too, where the detections sorted left to right would interleave the rows
+        exact += frame_right == len(frame_truth["labels"]) and len(dets) == frame_right
     n = min(len(truth), len(records))
     return {"frames": n, "digits": digits, "digit_accuracy": right / max(1, digits),
-            "detection_precision": correct / max(1, detections), "frames_exact": exact / max(1, n)}
+            "detection_precision": correct / max(1, detections), "frames_exact": exact / max(1, n),
+            "empty_frames": empty, "false_on_empty": false_on_empty}

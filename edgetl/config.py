@@ -38,6 +38,8 @@ class TrainConfig:
     augment: int = 3  # augmented copies of the training set, computed once through the frozen prefix
     val_split: float = 0.1
     limit: int | None = None
+    styles: float = 0.0  # digit data: synthetic styled digits added, as a fraction of the training set
+    reject: bool = True  # digit data: an extra "not a digit" class learned from generated clutter crops
     seed: int = 0
     overwrite: bool = False
 

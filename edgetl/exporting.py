@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,13 +86,16 @@ def export(source: Path, options: ExportOptions) -> dict:
         raise UserError(f"--out {out_dir}: cannot create it ({exc.strerror})") from None
     if not os.access(out_dir, os.W_OK):
         raise UserError(f"--out {out_dir}: not writable")
-    staging = Path(tempfile.mkdtemp(prefix=".edgetl-export-", dir=out_dir))
+    from edgetl.runtime._io import deferred_signals, make_temp_dir
+
+    staging = make_temp_dir(out_dir / "export")  # .export.edgetl-tmp-PID-RANDOM; a dead process's is removed
     try:
         report, files = build(source, options, staging)
-        for name in files:  # every check passed: move into place, one rename each
-            os.replace(staging / name, out_dir / name)
         report["files"] = {name: str(out_dir / name) for name in files}
-        write_report(out_dir / "export.json", report)
+        with deferred_signals():  # every check passed: move into place together (Ctrl-C waits for the set)
+            for name in files:
+                os.replace(staging / name, out_dir / name)
+            write_report(out_dir / "export.json", report)
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -14,12 +14,14 @@ import numpy as np
 
 from edgetl import __version__
 from edgetl._deps import import_keras
-from edgetl.backbones import check_weights, get_backbone
 import dataclasses
+
+from edgetl.backbones import check_weights, get_backbone
 
 from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_units
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.split import strata, stratified_limit, stratified_split
+from edgetl.digit_extras import REJECT_CLASS, extend_digits
 from edgetl.features import extract
 from edgetl.model import Chain, build_chain
 from edgetl.progress import epoch_callback
@@ -43,7 +45,7 @@ def validate(config: TrainConfig) -> None:
         raise UserError(f"--fit {config.fit}: valid: resize, pad")
     if config.feature_layer is not None and config.feature_layer not in backbone.feature_layers:
         raise UserError(f"--feature-layer {config.feature_layer}: valid: {', '.join(backbone.feature_layers)}")
-    check_out_dir(Path(config.out), config.overwrite)
+    check_out_dir(Path(config.out), config.overwrite, config.data)
 
 
 def split_data(dataset: Dataset, config: TrainConfig):
@@ -95,12 +97,13 @@ def train(config: TrainConfig) -> Path:
     for path, reason in dataset.skipped:
         log.warning("skipped %s: %s", path, reason)
     train_set, val_set = split_data(dataset, config)
+    train_set, val_set, class_names = extend_digits(train_set, val_set, dataset, config)
     input_size = resolve_input_size(config, dataset.image_shape)
     feature_layer = resolve_feature_layer(config, input_size)
     backbone = get_backbone(config.backbone)
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
-    n_out = 1 if config.task == "regression" else len(dataset.class_names)
+    n_out = 1 if config.task == "regression" else len(class_names)
     head = dataclasses.replace(config.head, units=resolve_units(config, input_size))
     chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
                         feature_layer, n_out, config.task, head)
@@ -110,25 +113,26 @@ def train(config: TrainConfig) -> Path:
         history += fit_suffix(keras, chain, chain.cut_after_frozen(config.freeze), train_set, val_set, config,
                               "fine-tune", config.fine_tune_lr, config.fine_tune_epochs)
     model = chain.model()
-    metrics = {"val": report(config.task, val_set[1], predict(model, val_set[0]), dataset.class_names)}
+    metrics = {"val": report(config.task, val_set[1], predict(model, val_set[0]), class_names)}
     if "test" in dataset.splits:
         x_test, y_test = dataset.splits["test"]
-        metrics["test"] = report(config.task, y_test, predict(model, x_test), dataset.class_names)
+        metrics["test"] = report(config.task, y_test, predict(model, x_test), class_names)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-    card = make_card(config, dataset, input_size, feature_layer, metrics, len(train_set[1]), head)
+    card = make_card(config, dataset, class_names, input_size, feature_layer, metrics, len(train_set[1]), head)
     return write_run(Path(config.out), model, card, history, metrics, dataset, config)
 
 
-def make_card(config: TrainConfig, dataset: Dataset, input_size: int, feature_layer: str, metrics: dict,
-              n_train: int, head) -> ModelCard:
+def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], input_size: int, feature_layer: str,
+              metrics: dict, n_train: int, head) -> ModelCard:
     summary = {split: {k: v for k, v in m.items() if k in ("accuracy", "mae", "rmse", "n")}
                for split, m in metrics.items() if isinstance(m, dict)}
     return ModelCard(
-        task=config.task, class_names=dataset.class_names, input_shape=list(dataset.image_shape),
+        task=config.task, class_names=class_names, input_shape=list(dataset.image_shape),
         color_order=dataset.color_order, backbone=config.backbone, weights=config.weights,
         backbone_input=[input_size, input_size], feature_layer=feature_layer, digits=dataset.digits,
+        reject_class=REJECT_CLASS if REJECT_CLASS in class_names else None,
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
-                  "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed,
+                  "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
                   "head": dataclasses.asdict(head)},
     )

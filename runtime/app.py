@@ -1,41 +1,135 @@
 """run(): a model over a source, with outputs and a summary; the CLI and embedding programs share it."""
 from __future__ import annotations
 
+import glob
 import logging
+import os
 from pathlib import Path
 
-from .outputs import ImageFolderWriter, JsonlWriter, VideoWriter, Window
+from ._io import deferred_signals, signal_name
+from .errors import UserError
+from .images import IMAGE_SUFFIXES
+from .outputs import (ImageFolderWriter, JsonlWriter, VideoWriter, Window, check_video_path, image_target,
+                      written_by_edgetl)
 from .overlay import draw
-from .sources import ImageSource, open_source
+from .sources import URL_SCHEMES, ImageSource, open_source
 from .stream import Summary, process
 
 log = logging.getLogger(__name__)
 
 
+def image_files(source: str) -> list[Path] | None:
+    """The images an image source will read (listed, not opened), or None for a camera, stream or video."""
+    if source.isdigit() or source.lower().startswith(URL_SCHEMES):
+        return None
+    path = Path(source)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if any(ch in source for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(source) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        return [path]
+    return None
+
+
+def check_file_target(option: str, path: Path) -> None:
+    """A file we will create: not a folder, in a folder that exists and is writable."""
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name inside it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: cannot write in {parent} (permission denied)")
+
+
+def check_folder_target(option: str, folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {folder}: exists and is not a folder (for image sources --save is a folder)")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {folder}: cannot write in {existing} (permission denied)")
+
+
+def same(a: Path, b: Path) -> bool:
+    return os.path.abspath(os.path.realpath(a)) == os.path.abspath(os.path.realpath(b))
+
+
+def check_outputs(source: str, save: Path | None = None, jsonl: Path | None = None) -> None:
+    """Refuse unusable --save/--jsonl paths before a model loads or a camera opens.
+
+    Nothing is left behind; source files are never overwritten; image outputs replace only PNGs edgetl wrote.
+    """
+    images = image_files(source)
+    source_file = Path(source) if images is None and Path(source).is_file() else None
+    if jsonl is not None:
+        jsonl = Path(jsonl)
+        check_file_target("--jsonl", jsonl)
+        if (source_file is not None and same(jsonl, source_file)) or any(same(jsonl, p) for p in images or []):
+            raise UserError(f"--jsonl {jsonl}: is the source; choose another file")
+        if save is not None and same(jsonl, save):
+            raise UserError(f"--jsonl {jsonl}: is also --save; choose two different files")
+    if save is None:
+        return
+    save = Path(save)
+    if images is None:
+        check_file_target("--save", save)
+        if source_file is not None and same(save, source_file):
+            raise UserError(f"--save {save}: is the source video; choose another file")
+        check_video_path(save)
+        return
+    check_folder_target("--save", save)
+    folders = {os.path.realpath(p.parent) for p in images}
+    if os.path.realpath(save) in folders:
+        raise UserError(f"--save {save}: is the source folder; annotated images would mix with (or replace) "
+                        "the originals; choose another --save folder")
+    sources = {os.path.realpath(p) for p in images}
+    for image in images:
+        target = image_target(save, image.name)
+        if os.path.realpath(target) in sources:
+            raise UserError(f"--save {save}: would overwrite source image {target}; choose another --save folder")
+        if os.path.lexists(target) and not written_by_edgetl(target):
+            raise UserError(f"--save {save}: {target.name} exists and was not written by edgetl; "
+                            "refusing to replace it; choose another --save folder")
+
+
 def run(model, source: str, digits: bool | None = None, show: bool = True, save: Path | None = None,
         jsonl: Path | None = None, roi=None, max_frames: int | None = None, min_score: float = 0.5, top_k: int = 1,
+        smooth: bool = True,
         on_frame=None, **camera_options) -> dict:
-    """Process SRC with ``model`` (an edgetl.runtime.Model); returns the summary dict."""
+    """Process SRC with ``model`` (an edgetl.runtime.Model); returns the summary dict.
+
+    Ctrl-C (or SIGTERM under the CLI) stops the stream: the outputs are finalised and the summary gets
+    ``stopped`` (the signal) and ``written`` (frames per output). A crash keeps outputs with at least
+    one frame written and re-raises.
+    """
+    save, jsonl = (Path(save) if save else None), (Path(jsonl) if jsonl else None)
+    check_outputs(source, save, jsonl)
     digits = model.card.digits if digits is None else digits
     model.warmup()
     summary = Summary()
-    outputs = []
+    outputs: dict[str, object] = {}
     window = None
+    stopped = None
     with open_source(source, **camera_options) as frames:
+        crashed = True
         try:
             jsonl_writer = JsonlWriter(jsonl) if jsonl else None
-            outputs += [jsonl_writer] if jsonl_writer else []
+            if jsonl_writer:
+                outputs[str(jsonl)] = jsonl_writer
             saver = None
             if save:
                 saver = ImageFolderWriter(save) if isinstance(frames, ImageSource) else \
                     VideoWriter(save, getattr(frames, "fps", 30.0))
-                outputs.append(saver)
+                outputs[str(save)] = saver
             if show:
                 window = Window()
                 if not window.available:
                     log.info("running without a window (%s); q/Esc need a window, Ctrl-C stops", window.reason)
                     window = None
-            for result in process(model, frames, digits, roi, min_score, top_k, max_frames):
+            for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth):
                 summary.add(result)
                 if jsonl_writer:
                     jsonl_writer.write(result.to_dict())
@@ -47,13 +141,31 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                         saver.write(annotated, result.name or f"frame{result.index:06d}")
                     if window and not window.show(annotated):
                         break
-        except KeyboardInterrupt:
-            log.info("interrupted")
+            crashed = False
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into Interrupted by the CLI
+            crashed, stopped = False, signal_name(exc)
         finally:
-            for out in outputs:
-                out.close()
-            if window:
-                window.close()
+            with deferred_signals(reraise=False) as late:  # a second signal must not cut a file in half
+                closed, failure = {}, None
+                for name, out in outputs.items():
+                    try:
+                        closed[name] = out.close(crashed=crashed)
+                    except Exception as exc:  # close the others first
+                        log.error("%s: could not finish it (%s)", name, exc)
+                        failure = failure or exc
+                if window:
+                    window.close()
+            if late.signum is not None and stopped is None and not crashed:
+                stopped = signal_name(late.signum)
+            if crashed:
+                kept = [f"{out.count} frames in {name}" for name, out in outputs.items() if closed.get(name)]
+                if kept:
+                    log.warning("kept what was written before the error: %s", ", ".join(kept))
+            elif failure is not None:
+                raise failure
         report = summary.to_dict()
         report.update(skipped_frames=frames.skipped, provider=model.provider)
+        if stopped:
+            report["stopped"] = stopped
+            report["written"] = {name: out.count for name, out in outputs.items() if closed.get(name)}
     return report

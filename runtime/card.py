@@ -38,6 +38,7 @@ class ModelCard:
     input_dtype: str = "uint8"
     normalization: str = "in-graph: gray->3 channels, resize, caffe BGR mean subtraction"
     digits: bool = False  # True when the model reads handwritten digits (MNIST style, white on black)
+    reject_class: str | None = None  # a class meaning "not a digit": the runtime drops what it wins
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantization: str | None = None
@@ -52,6 +53,8 @@ class ModelCard:
             raise UserError(f"model card: unknown color_order {self.color_order!r}")
         if len(self.input_shape) != 3:
             raise UserError(f"model card: input_shape must be [H, W, C], got {self.input_shape}")
+        if self.reject_class is not None and self.reject_class not in self.class_names:
+            raise UserError(f"model card: reject_class {self.reject_class!r} is not one of its class_names")
 
     @property
     def height(self) -> int:

@@ -23,26 +23,86 @@ class DigitFinderConfig:
     min_fill: float = 0.08  # ink pixels / box area
     max_fill: float = 1.0
     line_length: float = 0.25  # strokes longer than this fraction of the frame width are ruled lines
+    strong_floor: float = 70.0  # ink contrast (fraction of the paper's brightness x 255) a stroke must reach
+    strong_mads: float = 12.0
+    weak_floor: float = 38.0  # ... and where its faint, blurred edges stop
+    weak_mads: float = 6.0
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
     return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def ink_image(gray: np.ndarray) -> np.ndarray:
-    """Ink bright on dark, whatever the paper: dark-on-light frames are inverted."""
-    small = gray[::8, ::8]
-    return 255 - gray if np.median(small) > 127 else gray
+def light_ink(small_gray: np.ndarray) -> bool:
+    """True for light ink on a dark board: the long tail of the detail (not the light) is bright."""
+    detail = small_gray.astype(np.int16) - cv2.blur(small_gray, (15, 15)).astype(np.int16)
+    low, mid, high = np.percentile(detail, (0.5, 50, 99.5))
+    return high - mid > 1.3 * (mid - low)
+
+
+def ink_image(frame: np.ndarray) -> np.ndarray:
+    """Ink contrast, bright on dark, as a fraction of the local paper brightness (0..255).
+
+    The paper is estimated per colour channel by a max filter on a quarter-size frame (a min
+    filter for light ink on a dark board), so uneven and dim light divide out. Ink is how much
+    darker than its paper a pixel is in its most affected channel: blue ink is dark in red, red ink
+    in green and blue, so coloured pens stand out as well as black ones.
+    """
+    h, w = frame.shape[:2]
+    small = cv2.resize(frame, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    light = light_ink(to_gray(small))
+    spread = cv2.erode if light else cv2.dilate
+    paper = cv2.blur(spread(small, np.ones((5, 5), np.uint8)), (5, 5))
+    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    smooth = cv2.GaussianBlur(frame, (0, 0), 1.0)
+    diff = cv2.subtract(smooth, paper) if light else cv2.subtract(paper, smooth)
+    ink = diff if diff.ndim == 2 else cv2.max(cv2.max(diff[..., 0], diff[..., 1]), diff[..., 2])
+    if light:  # a dark board: scale by the brightest ink seen, not by the board
+        return cv2.convertScaleAbs(ink, alpha=255.0 / max(64.0, float(np.percentile(to_gray(small), 99.5))))
+    reference = paper if paper.ndim == 2 else cv2.max(cv2.max(paper[..., 0], paper[..., 1]), paper[..., 2])
+    ink = cv2.divide(ink, cv2.max(reference, 32), scale=255)
+    return cv2.bitwise_and(ink, off_page_mask(small, (w, h)))
+
+
+def off_page_mask(small: np.ndarray, size) -> np.ndarray:
+    """0 where the frame shows no paper (the desk beyond the sheet's edge, a deep shadow), else 255.
+
+    Paper is the bright majority; a region far darker than it (and a band around it, where the
+    paper estimate bleeds over the edge) would otherwise read as one huge stroke.
+    """
+    level = small if small.ndim == 2 else small.max(axis=2)
+    level = cv2.blur(level, (5, 5))
+    dark = (level < 0.45 * float(np.percentile(level, 90))).view(np.uint8)
+    dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))  # not a marker stroke: a region
+    if not dark.any():
+        return np.full(size[::-1], 255, np.uint8)
+    dark = cv2.dilate(dark, np.ones((9, 9), np.uint8))
+    return cv2.resize(np.where(dark > 0, 0, 255).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
 
 
 def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
+    """Strokes: pixels above a weak threshold connected to some above a strong one (hysteresis).
+
+    Thresholds sit above the paper's own noise (median + k * MAD) and never below fixed floors,
+    so faint grid lines and sensor noise stay out while a blurred stroke keeps its faint parts.
+    """
     h, w = ink.shape
-    block = max(15, (min(h, w) // 12) | 1)
-    mask = cv2.adaptiveThreshold(ink, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, -12)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # specks and noise
-    line_w = max(15, int(w * config.line_length))
-    lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (line_w, 1)))
-    mask = cv2.subtract(mask, cv2.dilate(lines, np.ones((3, 1), np.uint8)))
+    sample = ink[::4, ::4]
+    median = float(np.median(sample))
+    mad = float(np.median(np.abs(sample.astype(np.float32) - median))) + 1.0
+    weak = ink > max(config.weak_floor, median + config.weak_mads * mad)
+    strong = ink > max(config.strong_floor, median + config.strong_mads * mad)
+    n, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8)
+    keep = np.zeros(n, np.uint8)
+    keep[np.unique(labels[strong])] = 255
+    keep[0] = 0
+    mask = keep[labels]
+    # Ruled and grid lines in both orientations: straight runs longer than a digit is tall.
+    length = max(15, int(w * config.line_length))
+    for kernel in (np.ones((1, length), np.uint8), np.ones((length, 1), np.uint8)):
+        lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        if lines.any():
+            mask = cv2.subtract(mask, cv2.dilate(lines, np.ones((3, 3), np.uint8)))
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # rejoin broken strokes
 
 
@@ -55,7 +115,9 @@ def merge_stacked(boxes: list[list[int]]) -> list[list[int]]:
             mx, my, mw, mh = merged[-1]
             x_overlap = min(mx + mw, x + w) - max(mx, x)
             y_gap = max(my, y) - min(my + mh, y + h)
-            if x_overlap > 0.6 * min(w, mw) and y_gap < 0.3 * max(h, mh):
+            joined = max(my + mh, y + h) - min(my, y)
+            # a broken digit, not two rows: the joined box is not much taller than its larger piece
+            if x_overlap > 0.6 * min(w, mw) and y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh):
                 nx, ny = min(mx, x), min(my, y)
                 merged[-1] = [nx, ny, max(mx + mw, x + w) - nx, max(my + mh, y + h) - ny]
                 continue
@@ -92,7 +154,7 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
 
 def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig()):
     """(boxes [x, y, w, h] left to right, ink image, mask) for one frame."""
-    ink = ink_image(to_gray(frame))
+    ink = ink_image(frame)
     mask = ink_mask(ink, config)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     fh = ink.shape[0]
@@ -136,5 +198,6 @@ def mnist_crop(ink: np.ndarray, box) -> np.ndarray:
 def digit_crops(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig()):
     """(boxes, crops (N, 28, 28)) for every digit-like blob in the frame, left to right."""
     boxes, ink, mask = find_digit_boxes(frame, config)
-    crops = np.stack([mnist_crop(ink, b) for b in boxes]) if boxes else np.zeros((0, 28, 28), np.uint8)
+    strokes = cv2.bitwise_and(ink, cv2.dilate(mask, np.ones((5, 5), np.uint8)))  # no grid or paper inside a box
+    crops = np.stack([mnist_crop(strokes, b) for b in boxes]) if boxes else np.zeros((0, 28, 28), np.uint8)
     return boxes, crops

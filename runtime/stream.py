@@ -11,6 +11,7 @@ from .digits import digit_crops
 from .images import fit_batch
 from .model import Model
 from .sources import FrameSource
+from .tracking import Tracker
 
 
 @dataclass
@@ -18,9 +19,13 @@ class Detection:
     box: list[int]  # x, y, w, h in frame pixels
     label: str
     score: float
+    track: int | None = None  # set when readings are smoothed across frames
 
     def to_dict(self) -> dict:
-        return {"box": [int(v) for v in self.box], "label": self.label, "score": round(float(self.score), 4)}
+        record = {"box": [int(v) for v in self.box], "label": self.label, "score": round(float(self.score), 4)}
+        if self.track is not None:
+            record["track"] = self.track
+        return record
 
 
 @dataclass
@@ -72,25 +77,50 @@ def digit_batch(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]
 
 
 def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score: float = 0.5,
-              top_k: int = 1) -> tuple[list[Detection], dict[str, float]]:
+              top_k: int = 1, tracker: Tracker | None = None) -> tuple[list[Detection], dict[str, float]]:
     """Detections for one frame, and the preprocess/infer times in ms. One batched call per frame."""
     t0 = time.perf_counter()
     batch, boxes = digit_batch(model, image, roi) if digits else whole_frame(model, image, roi)
     t1 = time.perf_counter()
     outputs = model.predict_batch(batch) if len(batch) else np.zeros((0, len(model.card.class_names)))
     t2 = time.perf_counter()
+    timings = {"preprocess": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3}
+    if digits and model.card.task == "classification":
+        return digit_detections(model, boxes, outputs, min_score, tracker), timings
     detections = []
     for box, labels in zip(boxes, model.labels(outputs, k=top_k)):
         label, score = labels[0]
-        if model.card.task == "regression" or not digits or score >= min_score:
-            detections.append(Detection(box, " ".join(lab for lab, _ in labels) if top_k > 1 else label, score))
-    return detections, {"preprocess": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3}
+        detections.append(Detection(box, " ".join(lab for lab, _ in labels) if top_k > 1 else label, score))
+    return detections, timings
+
+
+def digit_detections(model: Model, boxes: list, probs: np.ndarray, min_score: float,
+                     tracker: Tracker | None) -> list[Detection]:
+    """Boxes whose best class is a digit scored >= min_score; "not a digit" wins are dropped."""
+    names = model.card.class_names
+    reject = names.index(model.card.reject_class) if model.card.reject_class else -1
+    best = probs.argmax(axis=1) if len(probs) else np.zeros(0, int)
+    keep = [i for i in range(len(boxes)) if best[i] != reject and probs[i, best[i]] >= min_score]
+    if tracker is None:
+        return [Detection(boxes[i], names[best[i]], float(probs[i, best[i]])) for i in keep]
+    detections = []
+    for i, (track, votes) in zip(keep, tracker.update([boxes[i] for i in keep], probs[keep])):
+        if reject >= 0:
+            votes[reject] = -1.0  # this frame saw a digit here: the vote picks which one
+        label = int(votes.argmax())
+        detections.append(Detection(boxes[i], names[label], float(votes[label]), track))
+    return detections
 
 
 def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score: float = 0.5, top_k: int = 1,
-            max_frames: int | None = None) -> Iterator[FrameResult]:
-    """Frames in, timed results out. Stops after ``max_frames`` frames when given."""
+            max_frames: int | None = None, smooth: bool = True) -> Iterator[FrameResult]:
+    """Frames in, timed results out. Stops after ``max_frames`` frames when given.
+
+    ``smooth``: digit readings are tracked across frames and voted (see tracking.py); images from a
+    folder are unrelated to each other and never smoothed.
+    """
     frames = source.frames()
+    tracker = Tracker() if smooth and digits and not getattr(source, "files", None) else None
     count = 0
     while max_frames is None or count < max_frames:
         t0 = time.perf_counter()
@@ -98,7 +128,7 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
         if frame is None:
             return
         read_ms = (time.perf_counter() - t0) * 1e3
-        detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k)
+        detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k, tracker)
         yield FrameResult(frame.index, frame.name, frame.image, detections, {"read": read_ms, **timings})
         count += 1
 

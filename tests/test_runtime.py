@@ -79,7 +79,7 @@ def test_video_clip_digits_are_read_and_logged(digit_run, tmp_path):
     records = [json.loads(line) for line in open(tmp_path / "out.jsonl")]
     assert [r["frame"] for r in records] == list(range(20))
     det = next(d for r in records for d in r["detections"])
-    assert set(det) == {"box", "label", "score"} and len(det["box"]) == 4 and 0 <= det["score"] <= 1
+    assert set(det) == {"box", "label", "score", "track"} and len(det["box"]) == 4 and 0 <= det["score"] <= 1
     scores = score_clip(json.loads(clip.with_suffix(".json").read_text()), records)
     assert scores["digit_accuracy"] >= 0.8 and scores["detection_precision"] >= 0.8
     cap = cv2.VideoCapture(str(tmp_path / "annotated.mp4"))
@@ -101,7 +101,7 @@ def test_folder_and_glob_sources(digit_run, tmp_path):
     with open_source(str(folder / "*.png")) as src:
         assert len(list(src.frames())) == 3
     out = model.predict([np.zeros((50, 50, 3), np.uint8), np.zeros((28, 28), np.uint8)])
-    assert out.shape == (2, 10)
+    assert out.shape == (2, 11) and model.card.class_names[-1] == model.card.reject_class == "not a digit"
     result = run_cli("run", digit_run / "model.onnx", "--source", folder / "*.png", "--no-show", "--whole-frame",
                      "--save", tmp_path / "annotated", timeout=120)
     assert result.returncode == 0, result.stderr

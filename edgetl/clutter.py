@@ -1,0 +1,94 @@
+"""Crops that are not digits, for the reject class: what the runtime's digit finder picks up on a desk.
+
+Most are mined: rendered desk pages (grid and ruled paper, coloured ink, dim light, blur; digits
+from the training split only) go through the runtime's own finder, and every box that keeps clear
+of the written digits becomes a clutter crop (grid crossings, line pieces, paper texture). Thin
+straight pieces are left out: cropped alone, a piece of a line is a perfect 1. A quarter are drawn
+directly, so every kind is present whatever the finder lets through: grid crossings, corners of
+lines, smudges, and the right half of one digit beside the left half of the next.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edgetl.runtime.digits import MNIST_SIZE, DigitFinderConfig, digit_crops, mnist_crop
+from edgetl.clips import overlap
+
+MINED_SHARE = 0.75
+NEAR_DIGIT = 0.2  # a found box sharing more than this of its area with a written digit is not clutter
+THIN = 0.45  # width / height: a thin straight piece of line looks exactly like a 1, so it is left out
+FRAMES_PER_SCENE = 2
+# Mining looks harder than the runtime does, so the crops cover what a fainter page or another
+# threshold would let through too.
+MINING = DigitFinderConfig(strong_floor=40.0, strong_mads=6.0, weak_floor=24.0, weak_mads=3.0)
+
+
+def training_digits():
+    from edgetl.data import load_dataset
+
+    return load_dataset("mnist-5k").split("train")
+
+
+def mined_crops(n: int, seed: int, digits: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """Up to ``n`` crops of found boxes that keep clear of every written digit, from rendered desk frames."""
+    from edgetl.desk import desk_frames
+
+    crops: list[np.ndarray] = []
+    scenes = max(8, n // 6)
+    for frame, truth, _ in desk_frames(digits, labels, scenes, FRAMES_PER_SCENE, seed, empty_fraction=0.3):
+        boxes, found = digit_crops(frame, MINING)
+        crops += [c for box, c in zip(boxes, found) if box[2] >= THIN * box[3]
+                  and max((overlap(box, t) for t in truth), default=0.0) < NEAR_DIGIT]
+        if len(crops) >= n:
+            break
+    return crops[:n]
+
+
+def drawn_crop(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """One directly drawn non-digit, as the finder would crop it (bright ink on black)."""
+    side = 96
+    canvas = np.zeros((side, side), np.uint8)
+    kind = rng.integers(4)
+    width = int(rng.integers(1, 4))
+    level = int(rng.integers(90, 256))
+    if kind == 0:  # grid crossing: a plus, tilted a little
+        c, a = side // 2 + rng.integers(-10, 11, 2), rng.uniform(-0.15, 0.15)
+        d = np.array([np.cos(a), np.sin(a)]) * side
+        for v in (d, d[::-1] * [-1, 1]):
+            cv2.line(canvas, tuple(int(t) for t in c - v), tuple(int(t) for t in c + v), level, width)
+    elif kind == 1:  # where grid lines meet or end: an L, a T or an upside-down T, slightly tilted
+        x0, x1, y0, y1 = 12, side - 12, 12, side - 12
+        xv = int(rng.choice([x0, side // 2]))  # the upright at the left end or the middle, never the right (a 7)
+        bar_y = int(rng.choice([y0, y1]))
+        cv2.line(canvas, (x0, bar_y), (x1, bar_y), level, width)
+        cv2.line(canvas, (xv, y0), (xv, y1), level, width)
+        angle = rng.uniform(-8, 8)
+        canvas = cv2.warpAffine(canvas, cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0), (side, side))
+    elif kind == 2:  # smudge: soft blobs and specks
+        for _ in range(int(rng.integers(1, 5))):
+            cv2.circle(canvas, tuple(map(int, rng.integers(20, side - 20, 2))), int(rng.integers(3, 14)), level, -1)
+        canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(2, 6))
+    else:  # pieces of two digits: the right half of one against the left half of the next
+        a, b = (cv2.resize(digits[i].reshape(28, 28), (side, side)) for i in rng.integers(len(digits), size=2))
+        canvas = np.concatenate([a[:, side // 2:], b[:, :side // 2]], axis=1)
+        left, right = canvas[:, :side // 2].sum(), canvas[:, side // 2:].sum()
+        if min(left, right) < 0.3 * max(left, right, 1):  # one side nearly empty: that is one digit
+            return drawn_crop(rng, digits)
+    ys, xs = np.nonzero(canvas > 40)
+    if not len(xs):
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+    box = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+    return mnist_crop(canvas, box)
+
+
+def clutter_crops(n: int, seed: int, digits: np.ndarray | None = None, labels: np.ndarray | None = None) -> np.ndarray:
+    """``n`` uint8 (n, 28, 28, 1) non-digit crops, deterministic per seed."""
+    if digits is None:
+        digits, labels = training_digits()
+    rng = np.random.default_rng(seed)
+    n_mined = int(round(n * MINED_SHARE))
+    crops = mined_crops(n_mined, seed, digits, labels)
+    crops += [drawn_crop(rng, digits) for _ in range(n - len(crops))]
+    order = rng.permutation(len(crops))
+    return np.stack([crops[i] for i in order])[..., None].astype(np.uint8)

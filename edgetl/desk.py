@@ -1,0 +1,515 @@
+"""Hard test scenes: a webcam over a real desk, looking at digits written in a notebook.
+
+Each scene is a page (plain, ruled or squared; white, cream, yellowish, grey or pale blue/green)
+with 0-2 rows of 1-6 handwritten digits (held-out MNIST digits used as alpha masks, redrawn with
+the scene's pen: pencil to marker, in black, blue, red or green ink), under uneven, often dim,
+slightly coloured light. The camera looks at it tilted (a perspective warp), shakes a little from
+frame to frame, and adds motion blur, defocus and sensor noise; sometimes the desk shows at one edge.
+
+The page is rendered once per scene on a canvas larger than the frame (the camera sees a
+quadrilateral of it); each frame only warps, blurs and adds noise, so frames are cheap (a few ms)
+and can be mined in memory for training clutter as well as written to a test clip.
+
+Ground truth per frame: the tight ink box of each digit, moved with the frame's perspective
+(the bounding box of the four warped corners), in reading order (rows top to bottom, left to right).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from edgetl.runtime._io import atomic_path, atomic_write_text
+
+W, H = 640, 480
+MARGIN = 128  # canvas border around the frame's nominal view: room for tilt, rotation, zoom, shake
+CW, CH = W + 2 * MARGIN, H + 2 * MARGIN
+
+# Paper tints (BGR, 0-255): white, cream, light yellow, light grey, pale blue, pale green.
+PAPERS = [((246, 246, 244), 0.34), ((222, 238, 247), 0.18), ((196, 240, 250), 0.12), ((222, 224, 224), 0.14),
+          ((248, 236, 222), 0.11), ((224, 244, 228), 0.11)]
+# Line colours as transmission factors (BGR): light blue, grey, light green, pale purple, darker blue.
+LINES = [((0.98, 0.83, 0.68), 0.36), ((0.83, 0.83, 0.83), 0.22), ((0.80, 0.94, 0.80), 0.16),
+         ((0.93, 0.78, 0.91), 0.14), ((0.92, 0.66, 0.48), 0.12)]
+MARGIN_LINE = ((0.72, 0.68, 0.98), (0.82, 0.76, 0.99))  # red, pink
+# Inks as transmission factors (BGR) at full coverage: black, dark blue, blue ballpoint, red, green, pencil.
+INKS = {"black": ((0.10, 0.10, 0.12), 0.24), "dark blue": ((0.42, 0.16, 0.12), 0.15),
+        "blue": ((0.78, 0.40, 0.18), 0.24), "red": ((0.20, 0.20, 0.78), 0.10), "green": ((0.30, 0.55, 0.16), 0.09),
+        "pencil": ((0.30, 0.30, 0.33), 0.18)}
+# Pens: stroke width range (px) and peak opacity range.
+PENS = {"pencil": ((1.4, 2.4), (0.75, 0.95)), "ballpoint": ((1.5, 3.0), (0.85, 1.0)),
+        "felt": ((2.5, 4.5), (0.95, 1.0)), "marker": ((5.0, 9.0), (1.0, 1.0))}
+
+
+def _pick(rng: np.random.Generator, options):
+    weights = np.array([w for _, w in options], np.float64)
+    return options[int(rng.choice(len(options), p=weights / weights.sum()))][0]
+
+
+@dataclass
+class DeskScene:
+    canvas: np.ndarray  # uint8 BGR (CH, CW, 3): the lit page with ink, before the camera
+    homography: np.ndarray  # canvas -> frame, before per-frame shake
+    boxes: list[list[float]]  # tight ink boxes on the canvas: x0, y0, x1, y1 (exclusive ends)
+    labels: list[int]
+    motion: np.ndarray | None  # line kernel for motion blur, or None
+    defocus: float  # Gaussian sigma
+    noise: float  # sensor noise sigma (grey levels)
+
+
+# ---------------------------------------------------------------------------------------------- camera
+
+def _camera(rng: np.random.Generator) -> np.ndarray:
+    """canvas -> frame homography: the frame sees a tilted, rotated, zoomed quadrilateral of the page."""
+    quad = np.float32([[MARGIN, MARGIN], [MARGIN + W, MARGIN], [MARGIN + W, MARGIN + H], [MARGIN, MARGIN + H]])
+    centre = quad.mean(0)
+    angle, zoom = np.deg2rad(rng.uniform(-6, 6)), rng.uniform(0.92, 1.1)
+    rot = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    quad = (quad - centre) @ rot.T * zoom + centre
+    tilt = rng.uniform(0.02, 0.08)
+    quad += rng.uniform(-tilt, tilt, (4, 2)).astype(np.float32) * np.float32([W, H])
+    dst = np.float32([[0, 0], [W, 0], [W, H], [0, H]])
+    return cv2.getPerspectiveTransform(quad.astype(np.float32), dst).astype(np.float64)
+
+
+def _to_canvas(homography: np.ndarray, points) -> np.ndarray:
+    return cv2.perspectiveTransform(np.float64(points).reshape(-1, 1, 2), np.linalg.inv(homography)).reshape(-1, 2)
+
+
+def _shake(state: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Next hand-held shake (dx, dy, angle in degrees) as a smooth random walk, and its frame-space matrix."""
+    state = np.clip(0.7 * state + rng.normal(0, (1.6, 1.6, 0.25)), (-6, -6, -1.0), (6, 6, 1.0))
+    matrix = np.eye(3)
+    matrix[:2] = cv2.getRotationMatrix2D((W / 2, H / 2), float(state[2]), 1.0)
+    matrix[:2, 2] += state[:2]
+    return state, matrix
+
+
+def _motion_kernel(length: int, angle: float) -> np.ndarray:
+    kernel = np.zeros((length, length), np.float32)
+    c = (length - 1) / 2
+    dx, dy = np.cos(angle) * c, np.sin(angle) * c
+    cv2.line(kernel, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1, cv2.LINE_AA)
+    return kernel / kernel.sum()
+
+
+# ----------------------------------------------------------------------------------------------- page
+
+def _smooth_field(rng: np.random.Generator, shape, cells=(6, 8), sigma=1.0) -> np.ndarray:
+    """Low-frequency noise (mean 0, std ~sigma) resized up to ``shape``."""
+    small = rng.normal(0, sigma, cells).astype(np.float32)
+    return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
+def _tint(planes: np.ndarray, coverage: np.ndarray, transmission) -> None:
+    """Filter planar BGR ``planes`` through a coloured layer (``transmission`` per channel) where it covers them."""
+    for k in range(3):
+        planes[k] *= 1 - coverage * np.float32(1 - transmission[k])
+
+
+@dataclass
+class Pen:
+    name: str  # pencil, ballpoint, felt, marker
+    ink: np.ndarray  # BGR transmission at full coverage
+    width: float  # stroke width, px
+    opacity: float
+
+    def strength(self) -> float:
+        """How dark a stroke looks on white after a little blur: luminance drop times the coverage it keeps."""
+        grain = 0.8 if self.name == "pencil" else 1.0
+        return _luminance_drop(self.ink) * self.opacity * min(1.0, self.width / 2) * grain
+
+
+def _luminance_drop(transmission) -> float:
+    return float(np.dot([0.114, 0.587, 0.299], 1 - np.asarray(transmission)))
+
+
+def _pen(rng: np.random.Generator) -> Pen:
+    ink_name = _pick(rng, [(k, v[1]) for k, v in INKS.items()])
+    ink = np.float32(INKS[ink_name][0]) * rng.uniform(0.9, 1.1, 3).astype(np.float32)
+    name = "pencil" if ink_name == "pencil" else _pick(rng, [("ballpoint", 0.5), ("felt", 0.3), ("marker", 0.2)])
+    (w_lo, w_hi), (o_lo, o_hi) = PENS[name]
+    return Pen(name, ink, rng.uniform(w_lo, w_hi), rng.uniform(o_lo, o_hi))
+
+
+def _paper(rng: np.random.Generator, pen: Pen) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """The page: tinted, faintly textured, plain, ruled or squared; and (first line y, spacing) when ruled.
+
+    Printed lines are visible but fainter than the scene's pen: at most half as dark as its strokes.
+    """
+    tint = np.minimum(np.float32(_pick(rng, PAPERS)) + rng.uniform(-6, 4, 3).astype(np.float32), 252)
+    texture = 1 + _smooth_field(rng, (CH, CW), (8, 10), rng.uniform(0.004, 0.015))
+    texture += cv2.resize(rng.normal(0, 0.01, (CH // 4, CW // 4)).astype(np.float32), (CW, CH),
+                          interpolation=cv2.INTER_LINEAR)  # paper fibre
+    page = tint[:, None, None] * texture[None]  # planar BGR: long rows make the arithmetic fast
+    kind = _pick(rng, [("plain", 0.25), ("ruled", 0.35), ("grid", 0.40)])
+    if kind == "plain":
+        return page, None
+    colour = np.float32(_pick(rng, LINES))
+    thickness = int(rng.choice([1, 1, 2]))
+    level = int(rng.uniform(170, 255))  # anti-aliased 1 px lines are fainter than 2 px ones
+    strength = rng.uniform(0.55, 1.05)
+    line = _luminance_drop(colour) * level / 255 * min(1.0, thickness / 2)
+    strength = min(strength, 0.5 * pen.strength() / line)
+    colour = 1 - (1 - colour) * strength
+    lines = np.zeros((CH, CW), np.uint8)
+    spacing = rng.uniform(18, 35) if kind == "ruled" else rng.uniform(15, 30)
+    phase = rng.uniform(0, spacing)
+    for y in np.arange(phase, CH, spacing):
+        cv2.line(lines, (0, int(round(y * 16))), (CW * 16, int(round(y * 16))), level, thickness, cv2.LINE_AA, 4)
+    if kind == "grid":
+        for x in np.arange(rng.uniform(0, spacing), CW, spacing):
+            cv2.line(lines, (int(round(x * 16)), 0), (int(round(x * 16)), CH * 16), level, thickness, cv2.LINE_AA, 4)
+    _tint(page, lines.astype(np.float32) / 255, colour)
+    if kind == "ruled" and rng.random() < 0.5:  # the red/pink margin
+        x = int(MARGIN + rng.uniform(-60, 120)) * 16
+        margin = np.zeros((CH, CW), np.uint8)
+        cv2.line(margin, (x, 0), (x, CH * 16), 255, int(rng.integers(1, 3)), cv2.LINE_AA, 4)
+        red = np.float32(MARGIN_LINE[int(rng.integers(2))])
+        _tint(page, margin.astype(np.float32) / 255, red)
+    return page, (phase, spacing) if kind == "ruled" else None
+
+
+def _desk_border(page: np.ndarray, homography: np.ndarray, rng: np.random.Generator) -> tuple[str, float]:
+    """Paint the desk beyond one edge of the page; return the side and the depth it reaches in the frame."""
+    side = ["top", "bottom", "left", "right"][int(rng.integers(4))]
+    d0, d1 = rng.uniform(18, 90, 2)
+    if side == "top":
+        edge = [(-50, d0), (W + 50, d1)]
+        outside = [(W + 50, -400), (-50, -400)]
+    elif side == "bottom":
+        edge = [(-50, H - d0), (W + 50, H - d1)]
+        outside = [(W + 50, H + 400), (-50, H + 400)]
+    elif side == "left":
+        edge = [(d0, -50), (d1, H + 50)]
+        outside = [(-400, H + 50), (-400, -50)]
+    else:
+        edge = [(W - d0, -50), (W - d1, H + 50)]
+        outside = [(W + 400, H + 50), (W + 400, -50)]
+    poly = _to_canvas(homography, edge + outside)
+    mask = np.zeros((CH, CW), np.uint8)
+    cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    alpha = mask.astype(np.float32) / 255
+    wood = rng.random() < 0.6
+    base = (np.float32([40, 70, 105]) if wood else np.float32([48, 48, 52])) * rng.uniform(0.6, 1.3)
+    grain = _smooth_field(rng, (CH, CW), (40, 4) if side in ("top", "bottom") else (4, 40), 0.12 if wood else 0.05)
+    # the page edge casts a thin soft shadow on the desk
+    shadow = cv2.GaussianBlur(255 - mask, (0, 0), 3).astype(np.float32) / 255
+    desk = (1 + grain) * (1 - 0.5 * shadow) * alpha
+    for k in range(3):
+        page[k] *= 1 - alpha
+        page[k] += base[k] * desk
+    return side, float(max(d0, d1))
+
+
+def _light(rng: np.random.Generator, dim: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel light (gain, gradient, vignette or shadow; computed small, resized up) and its BGR colour cast."""
+    sh, sw = CH // 8, CW // 8
+    gy, gx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    gx, gy = gx / sw, gy / sh
+    gain = rng.uniform(0.4, 0.7) if dim else rng.uniform(0.85, 1.05)
+    light = np.ones((sh, sw), np.float32)
+    direction = rng.uniform(0, 2 * np.pi)
+    ramp = (np.cos(direction) * (gx - 0.5) + np.sin(direction) * (gy - 0.5)) / 0.7 + 0.5
+    light *= 1 - rng.uniform(0.1, 0.45) * np.clip(ramp, 0, 1)
+    if rng.random() < 0.5:  # vignette
+        r2 = ((gx - 0.5) / 0.5) ** 2 + ((gy - 0.5) / 0.5) ** 2
+        light *= 1 - rng.uniform(0.1, 0.35) * np.clip(r2 / 2, 0, 1)
+    if rng.random() < 0.3:  # a soft shadow (hand, phone, lamp arm) reaching in from one side
+        shadow = np.zeros((sh, sw), np.float32)
+        side = rng.uniform(0, 2 * np.pi)
+        centre = (int(sw / 2 + np.cos(side) * sw * rng.uniform(0.45, 0.7)),
+                  int(sh / 2 + np.sin(side) * sh * rng.uniform(0.45, 0.7)))
+        axes = (int(rng.uniform(0.25, 0.6) * sw), int(rng.uniform(0.15, 0.35) * sh))
+        cv2.ellipse(shadow, centre, axes, np.rad2deg(side) + rng.uniform(-40, 40), 0, 360, 1.0, -1)
+        shadow = cv2.GaussianBlur(shadow, (0, 0), rng.uniform(3, 8))
+        light *= 1 - rng.uniform(0.2, 0.45) * shadow
+    warm = rng.uniform(-1, 1)  # > 0 warm (tungsten), < 0 cool (daylight, screen)
+    cast = np.float32([1 - 0.10 * warm, 1 - 0.01 * warm, 1 + 0.07 * warm]) * rng.uniform(0.98, 1.02, 3)
+    return cv2.resize(light * gain, (CW, CH), interpolation=cv2.INTER_LINEAR), cast.astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------- digits
+
+def _thinning_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Zhang-Suen deletion rules for both sub-iterations, indexed by the 8-neighbour code (bit k: P(k+2))."""
+    first, second = np.zeros(256, bool), np.zeros(256, bool)
+    for code in range(256):
+        p = [(code >> k) & 1 for k in range(8)]  # P2 (N), P3 (NE), P4 (E), ... P9 (NW), clockwise
+        b = sum(p)
+        a = sum(p[k] == 0 and p[(k + 1) % 8] == 1 for k in range(8))
+        if 2 <= b <= 6 and a == 1:
+            first[code] = not (p[0] and p[2] and p[4]) and not (p[2] and p[4] and p[6])
+            second[code] = not (p[0] and p[2] and p[6]) and not (p[0] and p[4] and p[6])
+    return first, second
+
+
+_THIN = _thinning_tables()
+_NEIGHBOURS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]  # P2..P9 as (dy, dx)
+
+
+def _skeleton(shape: np.ndarray) -> np.ndarray:
+    """One-pixel-wide centre lines of a small binary image (Zhang-Suen thinning, vectorised)."""
+    img = np.pad(shape.astype(bool), 1)
+    h, w = shape.shape
+    for _ in range(30):
+        changed = False
+        for table in _THIN:
+            code = np.zeros((h, w), np.uint8)
+            for k, (dy, dx) in enumerate(_NEIGHBOURS):
+                code |= img[1 + dy:1 + dy + h, 1 + dx:1 + dx + w].astype(np.uint8) << k
+            delete = img[1:-1, 1:-1] & table[code]
+            if delete.any():
+                img[1:-1, 1:-1] &= ~delete
+                changed = True
+        if not changed:
+            break
+    return img[1:-1, 1:-1]
+
+
+def _centre_lines(digit: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The digit's pen path as line segments (S, 2, 2) in 28x28 pixel coordinates, and their extent x0, y0, x1, y1."""
+    big = cv2.resize(digit.astype(np.float32), (56, 56), interpolation=cv2.INTER_LINEAR) > 100
+    skeleton = _skeleton(big)
+    segments = []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        a = skeleton[:56 - dy, max(0, -dx):56 - max(0, dx)]
+        b = skeleton[dy:, max(0, dx):56 - max(0, -dx) if dx < 0 else 56]
+        ys, xs = np.nonzero(a & b)
+        xs = xs + max(0, -dx)
+        segments.append(np.stack([np.stack([xs, ys], 1), np.stack([xs + dx, ys + dy], 1)], 1))
+    ys, xs = np.nonzero(skeleton)
+    lone = np.stack([np.stack([xs, ys], 1)] * 2, 1)  # isolated dots stay dots
+    segments = np.concatenate(segments + [lone])
+    if not len(segments):  # an empty image: a stroke, so every digit has ink
+        return np.float64([[[10, 7], [18, 21]]]), (10.0, 7.0, 18.0, 21.0)
+    # smooth the pixel staircase: each skeleton pixel moves to the mean of the skeleton around it
+    mask = skeleton.astype(np.float32)
+    gy, gx = np.mgrid[0:56, 0:56].astype(np.float32)
+    count = cv2.boxFilter(mask, -1, (5, 5), normalize=False)
+    mean_x = cv2.boxFilter(mask * gx, -1, (5, 5), normalize=False) / np.maximum(count, 1)
+    mean_y = cv2.boxFilter(mask * gy, -1, (5, 5), normalize=False) / np.maximum(count, 1)
+    sx, sy = segments[..., 0], segments[..., 1]
+    segments = np.stack([mean_x[sy, sx], mean_y[sy, sx]], -1).astype(np.float64)
+    segments = (segments + 0.5) / 2  # 56 px grid -> 28 px coordinates
+    (x0, y0), (x1, y1) = segments.reshape(-1, 2).min(0), segments.reshape(-1, 2).max(0)
+    return segments, (float(x0), float(y0), float(x1), float(y1))
+
+
+def _stroke(digit: np.ndarray, height: float, width: float, rng: np.random.Generator) -> np.ndarray:
+    """The digit rewritten with a pen ``width`` px wide, ``height`` px tall, slanted a little (float alpha)."""
+    segments, (x0, y0, x1, y1) = _centre_lines(digit)
+    height = height - width  # the pen adds half its width above and below the centre line
+    scale = max(4.0, height) / max(1.0, y1 - y0)
+    angle, shear = np.deg2rad(rng.uniform(-7, 7)), rng.uniform(-0.18, 0.18)
+    a = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array([[1, shear], [0, 1]])
+    a = a * scale
+    points = (segments.reshape(-1, 2) - [(x0 + x1) / 2, (y0 + y1) / 2]) @ a.T
+    pad = width + 3
+    points -= points.min(0) - pad
+    size = np.ceil(points.max(0) + pad).astype(int)
+    ridge = np.zeros((size[1], size[0]), np.uint8)
+    lines = np.round(points * 16).astype(np.int32).reshape(-1, 2, 2)
+    cv2.polylines(ridge, list(lines), False, 255, 1, cv2.LINE_8, 4)
+    to_ridge = cv2.distanceTransform(255 - ridge, cv2.DIST_L2, 3)
+    return np.clip(width / 2 + 0.5 - to_ridge, 0, 1)
+
+
+def _write(page: np.ndarray, digits: np.ndarray, labels: np.ndarray, area, pen: Pen, rng: np.random.Generator,
+           ruled=None):
+    """Write 1-2 rows of digits inside ``area`` (canvas x0, y0, x1, y1); return boxes and labels in reading order.
+
+    On ruled paper (``ruled``: first line y, spacing) rows mostly sit on a line, as people write.
+    """
+    ink, width, opacity = pen.ink, pen.width, pen.opacity
+    ax0, ay0, ax1, ay1 = area
+    rows = 2 if rng.random() < 0.3 else 1
+    touching = rng.random() < 0.15
+    alpha = np.zeros(page.shape[1:], np.float32)
+    boxes, out_labels, picked = [], [], 0
+    plans = []
+    for r in range(rows):
+        n = int(rng.integers(2 if touching and r == 0 else 1, 7))
+        lo = rng.uniform(24, 75)
+        hi = min(100.0, lo * rng.uniform(1.3, 2.4))
+        heights = rng.uniform(lo, hi, n)
+        plans.append(heights)
+    total_h = sum(h.max() for h in plans) * (1.0 + 0.35 * (rows - 1))
+    if total_h > ay1 - ay0:
+        squeeze = (ay1 - ay0) / total_h
+        plans = [np.maximum(24.0, h * squeeze) for h in plans]
+    row_gap = [rng.uniform(0.15, 0.5) * max(h.max() for h in plans)] if rows == 2 else []
+    spare = (ay1 - ay0) - sum(h.max() for h in plans) - sum(row_gap)
+    row_top = ay0 + rng.uniform(0, max(0.0, spare))
+    row_x = None  # where the first row starts: the next starts near it
+    for r, heights in enumerate(plans):
+        strokes = []
+        for h in heights:
+            if picked >= len(digits):
+                break
+            w_pen = min(width, max(1.2, 0.16 * h))
+            strokes.append((_stroke(digits[picked], h, w_pen, rng), int(labels[picked]), h))
+            picked += 1
+        # tight ink boxes of each stroke image
+        tight = []
+        for a, _, _ in strokes:
+            ys, xs = np.nonzero(a > 0.35)
+            tight.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+        widths = [t[2] - t[0] for t in tight]
+        mean_h = float(np.mean([s[2] for s in strokes])) if strokes else 0
+        gaps = list(rng.uniform(0.15, 0.7, max(0, len(strokes) - 1)) * mean_h)
+        if touching and gaps:
+            gaps[int(rng.integers(len(gaps)))] = rng.uniform(0, 3)
+        while strokes and sum(widths) + sum(gaps) > ax1 - ax0:  # too long for the page: drop the last digit
+            strokes.pop(), tight.pop(), widths.pop()
+            gaps = gaps[:len(strokes) - 1]
+        row_h = max((s[2] for s in strokes), default=0)
+        baseline = row_top + row_h
+        if not strokes or baseline > ay1:
+            break
+        if ruled is not None and rng.random() < 0.8:
+            phase, spacing = ruled
+            on_line = phase + spacing * np.ceil((baseline - phase) / spacing) - rng.uniform(0, 3)
+            if on_line <= ay1:
+                baseline = on_line
+        free = max(0.0, (ax1 - ax0) - sum(widths) - sum(gaps))
+        x = ax0 + rng.uniform(0, free)
+        if row_x is not None and rng.random() < 0.8:
+            x = float(np.clip(row_x + rng.normal(0, 0.3 * row_h), ax0, ax0 + free))
+        row_x = x
+        for i, ((a, label, h), (tx0, ty0, tx1, ty1)) in enumerate(zip(strokes, tight)):
+            bottom = min(ay1, baseline + rng.uniform(-0.06, 0.04) * h)
+            top = bottom - (ty1 - ty0)
+            if top < ay0:
+                top, bottom = ay0, ay0 + (ty1 - ty0)
+            ox, oy = int(round(x - tx0)), int(round(top - ty0))
+            ah, aw = a.shape
+            # clip the stroke image to the canvas (it always fits, but be safe)
+            cx0, cy0 = max(0, ox), max(0, oy)
+            cx1, cy1 = min(CW, ox + aw), min(CH, oy + ah)
+            region = alpha[cy0:cy1, cx0:cx1]
+            np.maximum(region, a[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox], out=region)
+            boxes.append([ox + tx0, oy + ty0, ox + tx1, oy + ty1])
+            out_labels.append(label)
+            x += (tx1 - tx0) + (gaps[i] if i < len(gaps) else 0)
+        row_top = baseline + (row_gap[r] if r < len(row_gap) else 0)
+    if not boxes:
+        return [], []
+    # uneven pressure / grain: pencil is grainy, pens skip a little
+    bx0, by0 = int(min(b[0] for b in boxes)) - 2, int(min(b[1] for b in boxes)) - 2
+    bx1, by1 = int(max(b[2] for b in boxes)) + 2, int(max(b[3] for b in boxes)) + 2
+    sub = alpha[by0:by1, bx0:bx1]
+    grain_sd = 0.18 if pen.name == "pencil" else 0.08
+    grain = 1 - np.abs(rng.normal(0, grain_sd, sub.shape)).astype(np.float32)
+    grain *= 1 + _smooth_field(rng, sub.shape, (4, 6), 0.06)
+    sub *= np.clip(grain * opacity, 0, 1)
+    _tint(page[:, by0:by1, bx0:bx1], sub, ink)
+    return boxes, out_labels
+
+
+# ----------------------------------------------------------------------------------------------- scene
+
+def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                      empty: bool = False) -> DeskScene:
+    """One page under one light, seen by one camera. ``digits``: (N, 28, 28) uint8, the pool to write from."""
+    homography = _camera(rng)
+    pen = _pen(rng)  # chosen first: the printed lines must stay fainter than it
+    page, ruled = _paper(rng, pen)
+    margin = {"top": 16.0, "bottom": 16.0, "left": 16.0, "right": 16.0}
+    if rng.random() < 0.10:
+        side, depth = _desk_border(page, homography, rng)
+        margin[side] = depth + 14
+    boxes, out_labels = [], []
+    if not empty:
+        # the canvas rectangle that the camera sees inside the frame (with a margin for shake)
+        inner = _to_canvas(homography, [(margin["left"], margin["top"]), (W - margin["right"], margin["top"]),
+                                        (W - margin["right"], H - margin["bottom"]),
+                                        (margin["left"], H - margin["bottom"])])
+        area = (max(inner[0, 0], inner[3, 0]), max(inner[0, 1], inner[1, 1]),
+                min(inner[1, 0], inner[2, 0]), min(inner[2, 1], inner[3, 1]))
+        pick = rng.choice(len(digits), size=min(12, len(digits)), replace=False)
+        boxes, out_labels = _write(page, digits[pick], labels[pick], area, pen, rng, ruled)
+    dim = rng.random() < 0.4
+    light, cast = _light(rng, dim)
+    for k in range(3):
+        page[k] *= light * cast[k]
+    canvas = cv2.merge(list(np.clip(page, 0, 255, out=page).astype(np.uint8)))
+    motion = None
+    if rng.random() < 0.3:
+        motion = _motion_kernel(int(rng.choice([5, 7, 9])), rng.uniform(0, np.pi))
+    noise = rng.uniform(5, 10) if dim else rng.uniform(2, 5)
+    return DeskScene(canvas, homography, boxes, out_labels, motion, rng.uniform(0.5, 1.5), noise)
+
+
+class _Noise:
+    """A bank of Gaussian noise fields; each frame takes a random window of one (cheap, reproducible)."""
+
+    def __init__(self, rng: np.random.Generator, count: int = 2, pad: int = 32):
+        self.pad = pad
+        # partly shared across channels (luminance), partly not (chroma); std 1 per channel
+        self.fields = 0.6 * rng.standard_normal((count, H + pad, W + pad, 3), dtype=np.float32)
+        self.fields += 0.8 * rng.standard_normal((count, H + pad, W + pad, 1), dtype=np.float32)
+
+    def window(self, rng: np.random.Generator) -> np.ndarray:
+        k = int(rng.integers(len(self.fields)))
+        dy, dx = (int(v) for v in rng.integers(0, self.pad, 2))
+        return self.fields[k, dy:dy + H, dx:dx + W]
+
+
+def film_desk(scene: DeskScene, shake: np.ndarray, noise: _Noise, rng: np.random.Generator):
+    """One camera frame of the scene: (frame, boxes [x, y, w, h], new shake state)."""
+    shake, jitter = _shake(shake, rng)
+    matrix = jitter @ scene.homography
+    frame = cv2.warpPerspective(scene.canvas, matrix, (W, H), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+    if scene.motion is not None:
+        frame = cv2.filter2D(frame, -1, scene.motion)
+    frame = cv2.GaussianBlur(frame, (0, 0), scene.defocus)
+    image = frame.astype(np.float32)
+    cv2.scaleAdd(noise.window(rng), scene.noise, image, dst=image)
+    frame = np.clip(image, 0, 255, out=image).astype(np.uint8)
+    boxes = []
+    for x0, y0, x1, y1 in scene.boxes:
+        corners = np.float64([[x0, y0], [x1, y0], [x0, y1], [x1, y1]]).reshape(-1, 1, 2)
+        warped = cv2.perspectiveTransform(corners, matrix).reshape(-1, 2)
+        (bx0, by0), (bx1, by1) = warped.min(0), warped.max(0)
+        bx0, by0 = max(0.0, bx0), max(0.0, by0)
+        bx1, by1 = min(float(W), bx1), min(float(H), by1)
+        boxes.append([int(bx0), int(by0), int(bx1 - bx0), int(by1 - by0)])
+    return frame, boxes, shake
+
+
+def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_per_scene: int, seed: int,
+                empty_fraction: float = 0.12) -> Iterator[tuple[np.ndarray, list[list[int]], list[int]]]:
+    """(frame BGR uint8 640x480, boxes [x, y, w, h], labels) for every frame of ``n_scenes`` scenes."""
+    rng = np.random.default_rng(seed)
+    digits = np.asarray(digits).reshape(-1, 28, 28)
+    labels = np.asarray(labels).reshape(-1)
+    noise = _Noise(rng)
+    for _ in range(n_scenes):
+        scene = render_desk_scene(digits, labels, rng, empty=rng.random() < empty_fraction)
+        shake = np.zeros(3)
+        for _ in range(frames_per_scene):
+            frame, boxes, shake = film_desk(scene, shake, noise, rng)
+            yield frame, boxes, list(scene.labels)
+
+
+def render_desk_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int = 40,
+                     frames_per_scene: int = 10, seed: int = 0, fps: float = 30.0) -> Path:
+    """Write the hard clip (.mp4) and its ground truth (same name, .json, as clips.render_clip); return the path."""
+    path = Path(path)
+    truth = []
+    with atomic_path(path) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
+        try:
+            for frame, boxes, frame_labels in desk_frames(digits, labels, scenes, frames_per_scene, seed):
+                writer.write(frame)
+                truth.append({"boxes": boxes, "labels": frame_labels})
+        finally:
+            writer.release()
+    atomic_write_text(path.with_suffix(".json"), json.dumps(truth))
+    return path

@@ -1,0 +1,43 @@
+"""Extra training data for digit models: synthetic writing styles and a "not a digit" class.
+
+Both scale with the training set (so ``--limit`` stays quick) and go through the same augmented
+copies as the real digits.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+REJECT_CLASS = "not a digit"
+REJECT_FRACTION = 0.12  # clutter crops per training digit: about one more class's worth
+VAL_FRACTION = 0.1
+
+
+def extend_digits(train, val, dataset, config):
+    """(train, val, class_names) with styled digits and reject crops added for digit datasets."""
+    class_names = list(dataset.class_names)
+    if not dataset.digits or config.task != "classification":
+        return train, val, class_names
+    (x, y), (x_val, y_val) = train, val
+    if config.styles > 0:
+        from edgetl.styles import styled_digits
+
+        x_s, y_s = styled_digits(int(round(config.styles * len(y))), config.seed, x.shape[1:])
+        x, y = np.concatenate([x, x_s]), np.concatenate([y, y_s.astype(y.dtype)])
+    if config.reject:
+        from edgetl.clutter import clutter_crops
+
+        n = max(10, int(round(REJECT_FRACTION * len(y))))
+        n_val = max(5, int(round(n * VAL_FRACTION)))
+        crops = clutter_crops(n + n_val, config.seed)
+        label = len(class_names)
+        class_names.append(REJECT_CLASS)
+        x = np.concatenate([x, crops[:n]])
+        y = np.concatenate([y, np.full(n, label, y.dtype)])
+        x_val = np.concatenate([x_val, crops[n:]])
+        y_val = np.concatenate([y_val, np.full(n_val, label, y_val.dtype)])
+        log.info("reject class: %d clutter crops to train, %d to validate", n, n_val)
+    return (x, y), (x_val, y_val), class_names

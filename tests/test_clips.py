@@ -1,0 +1,130 @@
+"""Test clips: the hard desk renderer (edgetl.desk) and the clip scorer (edgetl.clips.score_clip)."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from edgetl.clips import H, W, render_clip, score_clip
+from edgetl.desk import desk_frames, render_desk_clip
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    from edgetl.data import load_dataset
+
+    x, y = load_dataset("mnist-5k").split("test")
+    return x[:200], y[:200]
+
+
+def test_hard_clip_reads_back_with_its_ground_truth(held_out, tmp_path):
+    x, y = held_out
+    clip = render_desk_clip(tmp_path / "desk.mp4", x, y, scenes=3, frames_per_scene=3, seed=1)
+    truth = json.loads(clip.with_suffix(".json").read_text())
+    assert len(truth) == 9
+    for frame in truth:
+        assert set(frame) == {"boxes", "labels"} and len(frame["boxes"]) == len(frame["labels"])
+        assert all(isinstance(v, int) and 0 <= v <= 9 for v in frame["labels"])
+    cap = cv2.VideoCapture(str(clip))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == len(truth) and frames[0].shape == (H, W, 3)
+    assert not list(tmp_path.glob(".*tmp*"))  # written atomically: no temp files left beside it
+
+
+def test_render_clip_hard_delegates_to_the_desk_renderer(held_out, tmp_path):
+    x, y = held_out
+    clip = render_clip(tmp_path / "hard.mp4", x, y, scenes=2, frames_per_scene=2, seed=5, hard=True)
+    truth = json.loads(clip.with_suffix(".json").read_text())
+    expected = [{"boxes": b, "labels": lab} for _, b, lab in desk_frames(x, y, 2, 2, seed=5)]
+    assert truth == expected
+
+
+def test_boxes_lie_in_the_frame_and_hold_ink(held_out):
+    x, y = held_out
+    checked = 0
+    for frame, boxes, labels in desk_frames(x, y, n_scenes=12, frames_per_scene=2, seed=2, empty_fraction=0):
+        assert len(boxes) == len(labels) >= 1
+        gray = cv2.blur(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (3, 3)).astype(np.float32)  # tame sensor noise
+        for bx, by, bw, bh in boxes:
+            assert 0 <= bx and 0 <= by and bw > 0 and bh > 0 and bx + bw <= W and by + bh <= H
+            pad = max(6, bh // 3)
+            around = gray[max(0, by - pad):by + bh + pad, max(0, bx - pad):bx + bw + pad]
+            inside = gray[by:by + bh, bx:bx + bw]
+            paper = float(np.median(around))
+            # the darkest ink in the box stands out from the paper (by 12 % even for pencil in a dim room),
+            # more than sensor noise and printed lines do
+            assert np.percentile(inside, 1) < 0.88 * paper, (bx, by, bw, bh, paper)
+            checked += 1
+    assert checked >= 20
+
+
+def test_empty_pages(held_out):
+    x, y = held_out
+    empty = list(desk_frames(x, y, n_scenes=3, frames_per_scene=2, seed=0, empty_fraction=1.0))
+    assert len(empty) == 6 and all(boxes == [] and labels == [] for _, boxes, labels in empty)
+    # an empty page is still a page under the camera: lines, light and noise, not a flat image
+    assert all(frame.std() > 1 for frame, _, _ in empty)
+    written = list(desk_frames(x, y, n_scenes=3, frames_per_scene=1, seed=0, empty_fraction=0.0))
+    assert all(len(boxes) >= 1 for _, boxes, _ in written)
+    mixed = [len(boxes) == 0 for _, boxes, _ in desk_frames(x, y, n_scenes=20, frames_per_scene=1, seed=3,
+                                                             empty_fraction=0.5)]
+    assert 3 <= sum(mixed) <= 17
+
+
+def test_same_seed_same_frames(held_out):
+    x, y = held_out
+    first = list(desk_frames(x, y, n_scenes=2, frames_per_scene=2, seed=7))
+    again = list(desk_frames(x, y, n_scenes=2, frames_per_scene=2, seed=7))
+    other = list(desk_frames(x, y, n_scenes=2, frames_per_scene=2, seed=8))
+    for (f1, b1, l1), (f2, b2, l2) in zip(first, again):
+        assert np.array_equal(f1, f2) and b1 == b2 and l1 == l2
+    assert not np.array_equal(first[0][0], other[0][0])
+    assert first[0][0].dtype == np.uint8 and first[0][0].shape == (H, W, 3)
+    # the camera shakes between frames of one scene
+    assert not np.array_equal(first[0][0], first[1][0])
+
+
+def det(box, label):
+    return {"box": box, "label": label, "score": 0.9}
+
+
+def test_score_clip_counts_exactly():
+    truth = [
+        {"boxes": [[10, 10, 20, 30], [40, 10, 20, 30]], "labels": [1, 2]},  # one read right, one wrong
+        {"boxes": [], "labels": []},  # empty page, one false detection
+        {"boxes": [], "labels": []},  # empty page, nothing detected: exact
+        {"boxes": [[10, 10, 20, 30], [50, 10, 20, 30], [12, 60, 20, 30]], "labels": [4, 5, 6]},  # two rows: exact
+        {"boxes": [[200, 100, 30, 40]], "labels": [8]},  # read right, plus a stray detection: not exact
+    ]
+    records = [
+        {"detections": [det([11, 11, 18, 28], "1"), det([41, 10, 20, 30], "7")]},
+        {"detections": [det([100, 100, 20, 30], "3")]},
+        {"detections": []},
+        {"detections": [det([12, 61, 19, 28], "6"), det([10, 10, 20, 30], "4"), det([50, 12, 20, 27], "5")]},
+        {"detections": [det([201, 101, 28, 38], "8"), det([400, 300, 20, 20], "1")]},
+    ]
+    scores = score_clip(truth, records)
+    assert scores["frames"] == 5
+    assert scores["digits"] == 6
+    assert scores["digit_accuracy"] == pytest.approx(5 / 6)
+    assert scores["detection_precision"] == pytest.approx(5 / 8)
+    assert scores["frames_exact"] == pytest.approx(2 / 5)
+    assert scores["empty_frames"] == 2
+    assert scores["false_on_empty"] == 1
+
+
+def test_score_clip_single_row_unchanged():
+    truth = [{"boxes": [[0, 0, 10, 20], [20, 0, 10, 20]], "labels": [3, 1]}]
+    perfect = [{"detections": [det([20, 0, 10, 20], "1"), det([0, 0, 10, 20], "3")]}]
+    assert score_clip(truth, perfect) == {"frames": 1, "digits": 2, "digit_accuracy": 1.0,
+                                          "detection_precision": 1.0, "frames_exact": 1.0,
+                                          "empty_frames": 0, "false_on_empty": 0}
+    missed = [{"detections": [det([0, 0, 10, 20], "3")]}]
+    assert score_clip(truth, missed)["frames_exact"] == 0.0
