@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=40)
     parser.add_argument("--hard", action="store_true", help="render the hard desk clip (if --clip does not exist)")
     parser.add_argument("--seed", type=int, default=0, help="render seed (if --clip does not exist)")
+    parser.add_argument("--no-smooth", action="store_true", help="per-frame readings (no tracking and voting)")
     args = parser.parse_args()
     if not args.clip.exists():
         x, y = load_dataset("mnist-5k").split("test")
@@ -40,13 +41,13 @@ def main() -> None:
     model = Model(args.model, device="cpu")
     with tempfile.TemporaryDirectory() as tmp:
         jsonl = Path(tmp) / "frames.jsonl"
-        summary = run(model, str(args.clip), show=False, jsonl=jsonl, save=args.save)
+        summary = run(model, str(args.clip), show=False, jsonl=jsonl, save=args.save, smooth=not args.no_smooth)
         records = [json.loads(line) for line in jsonl.open()]
     scores = score_clip(json.loads(args.clip.with_suffix(".json").read_text()), records)
     read = " ".join("".join(d["label"] for d in r["detections"]) or "-" for r in records[::10][:12])
     rows = [
         ("machine", machine()),
-        ("model", f"{args.model} ({model.card.quantization or 'fp32'})"),
+        ("model", f"{args.model} ({model.card.quantization or 'fp32'}; reject class: {model.card.reject_class or 'none'}; {'per frame' if args.no_smooth else 'smoothed'})"),
         ("frames / digits", f"{scores['frames']} / {scores['digits']}"),
         ("digits read right", f"{scores['digit_accuracy']:.2%}"),
         ("detections correct", f"{scores['detection_precision']:.2%}"),

@@ -23,10 +23,11 @@ class DigitFinderConfig:
     min_fill: float = 0.08  # ink pixels / box area
     max_fill: float = 1.0
     line_length: float = 0.25  # strokes longer than this fraction of the frame width are ruled lines
-    strong_floor: float = 70.0  # ink contrast (fraction of the paper's brightness x 255) a stroke must reach
-    strong_mads: float = 12.0
-    weak_floor: float = 38.0  # ... and where its faint, blurred edges stop
-    weak_mads: float = 6.0
+    split_aspect: float = 1.05  # wider than this (width / height): maybe touching digits, cut at a clear valley
+    strong_floor: float = 55.0  # ink contrast (fraction of the paper's brightness x 255) a stroke must reach
+    strong_mads: float = 10.0
+    weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
+    weak_mads: float = 5.0
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -128,12 +129,12 @@ def merge_stacked(boxes: list[list[int]]) -> list[list[int]]:
 def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) -> list[list[int]]:
     """Cut a blob too wide for one digit where its ink is thinnest: digits written close together touch.
 
-    Cuts only where a clear valley exists (a column with at most a third of the typical ink), so a
+    Cuts only where a clear valley exists (a column with at most half the typical ink), so a
     wide single digit (a flat 5, a long-barred 7) stays whole.
     """
     x, y, w, h = box
-    pieces = int(round(w / (0.7 * h)))
-    if w <= config.max_aspect * h * 0.85 or pieces < 2:
+    pieces = max(2, int(round(w / (0.7 * h))))
+    if w <= config.split_aspect * h:
         return [box]
     columns = cv2.blur(mask[y:y + h, x:x + w].sum(axis=0, dtype=np.float32)[None, :], (3, 1))[0]
     typical = np.median(columns[columns > 0]) if (columns > 0).any() else 0
@@ -141,7 +142,7 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
     for i in range(1, pieces):
         lo, hi = int(w * (i - 0.4) / pieces), int(w * (i + 0.4) / pieces)
         at = lo + int(np.argmin(columns[lo:hi]))
-        if columns[at] <= typical / 3:
+        if columns[at] <= typical / 2:
             cuts.append(at)
     cuts.append(w)
     out = []
