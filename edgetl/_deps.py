@@ -26,10 +26,22 @@ def quiet_stderr():
 
 
 def require(module: str, purpose: str):
+    """Import ``module``; missing, it is an install hint; present but failing, the real reason is kept.
+
+    A broken install (a missing shared library, a sub-dependency at the wrong version, a half-removed
+    package) must not look like a missing one: reinstalling the same package would not help.
+    """
+    top = module.split(".")[0]
     try:
         return importlib.import_module(module)
-    except ImportError:
-        raise UserError(f"{purpose} needs {module.split('.')[0]}, which is not installed: {TRAIN_HINT}") from None
+    except ImportError as exc:
+        missing = getattr(exc, "name", None)
+        if isinstance(exc, ModuleNotFoundError) and missing in (top, module):
+            raise UserError(f"{purpose} needs {top}, which is not installed: {TRAIN_HINT}") from None
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise UserError(f"{purpose} needs {top}, which is installed but fails to import ({type(exc).__name__}: "
+                        f"{reason}); the install is broken: repair the package it names, or reinstall "
+                        f"{top} in a fresh virtual environment") from None
 
 
 def import_keras():

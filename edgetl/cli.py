@@ -1,6 +1,7 @@
 """The edgetl command line: a thin typer layer over train, evaluate, export and run."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
@@ -19,9 +21,45 @@ from rich.markup import escape
 from edgetl import __version__
 from edgetl.runtime.errors import UserError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Train a pretrained backbone on your images, export it to a quantized ONNX model, run it live.")
 err = Console(stderr=True)
+USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def one_line(text: str) -> str:
+    """A message on one line: newlines (a library's multi-line text) folded into spaces."""
+    return " ".join(str(text).split())
+
+
+class UsageErrorsOnOneLine(TyperGroup):
+    """Usage errors (a bad option value, an unknown option or command) as one ``error:`` line and exit 2,
+    like every other user mistake, instead of click's usage text and rich's error panel."""
+
+    def make_context(self, *args, **kwargs):
+        with usage_errors_on_one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with usage_errors_on_one_line():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def usage_errors_on_one_line():
+    try:
+        yield
+    except USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `edgetl` alone prints the help
+            raise
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err.print("[bold red]error:[/] " + escape(one_line(exc.format_message()) + hint), highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  cls=UsageErrorsOnOneLine,
+                  help="Train a pretrained backbone on your images, export it to a quantized ONNX model, run it live.")
 
 
 class Task(str, Enum):
@@ -82,13 +120,16 @@ def friendly(fn):
             with signal_handlers():
                 return fn(*args, **kwargs)
         except UserError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            if debugging():
+                err.print(traceback.format_exc(), highlight=False, markup=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] " + escape(one_line(exc)), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:  # disk full, read-only or unwritable location
             if debugging():
                 err.print(traceback.format_exc(), highlight=False, markup=False, soft_wrap=True)
             where = f"{exc.filename}: " if exc.filename else ""
-            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}{AFTER_OSERROR.get(command, '')}",
+            err.print(f"[bold red]error:[/] " + escape(one_line(f"{where}{exc.strerror or exc}"
+                                                                 f"{AFTER_OSERROR.get(command, '')}")),
                       highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM via signal_handlers
@@ -99,7 +140,7 @@ def friendly(fn):
         except Exception as exc:
             if debugging():
                 err.print(traceback.format_exc(), highlight=False, markup=False, soft_wrap=True)
-            message = " ".join(str(exc).split())
+            message = one_line(exc)
             message = message if len(message) <= 300 else message[:297] + "..."
             err.print(f"[bold red]error:[/] " + escape(f"internal error ({type(exc).__name__}: {message}); this is "
                       f"a bug in edgetl {__version__}, please report it with --debug output"),

@@ -19,15 +19,26 @@ class Device(str, Enum):
 
 
 def parse_roi(text: Optional[str]) -> Optional[list[int]]:
-    if not text:
+    """X,Y,W,H in whole pixels, X and Y >= 0, W and H >= 1 (whether it fits the frame is known at the first frame)."""
+    if text is None:
         return None
     try:
         roi = [int(v) for v in text.split(",")]
     except ValueError:
         roi = []
     if len(roi) != 4 or roi[2] <= 0 or roi[3] <= 0 or min(roi) < 0:
-        raise UserError(f"--roi {text}: expected X,Y,W,H in pixels, e.g. 100,50,320,240")
+        raise UserError(f"--roi {text}: expected X,Y,W,H in pixels (X, Y >= 0; W, H >= 1), e.g. 100,50,320,240")
     return roi
+
+
+def check_numbers(min_score: float = 0.5, top_k: int = 1, max_frames: int | None = None,
+                  threads: int | None = None) -> None:
+    """The run's numeric options (typer checks the ranges on the command line; NaN passes its checks)."""
+    if not (isinstance(min_score, (int, float)) and 0.0 <= min_score <= 1.0):
+        raise UserError(f"--min-score {min_score}: must be a number from 0 to 1, e.g. 0.5")
+    for option, value in (("--top-k", top_k), ("--max-frames", max_frames), ("--threads", threads)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise UserError(f"{option} {value}: must be a whole number >= 1")
 
 
 def stopped_message(summary: dict) -> str:
@@ -57,13 +68,15 @@ def register(app: typer.Typer, friendly) -> None:
         jsonl: Optional[Path] = typer.Option(None, help="Write one JSON object per frame."),
         device: Device = typer.Option(Device.auto, help="Execution provider: auto picks TensorRT, CUDA, then CPU."),
         roi: Optional[str] = typer.Option(None, help="X,Y,W,H region to read (default: whole frame / centre crop)."),
-        max_frames: Optional[int] = typer.Option(None, help="Stop after N frames."),
-        min_score: float = typer.Option(0.5, help="Digits scored below this are dropped."),
-        top_k: int = typer.Option(1, help="Labels per detection in whole-frame mode."),
+        max_frames: Optional[int] = typer.Option(None, min=1, help="Stop after N frames."),
+        min_score: float = typer.Option(0.5, min=0.0, max=1.0, help="Digits scored below this are dropped (0..1)."),
+        top_k: int = typer.Option(1, min=1, help="Labels per detection in whole-frame mode."),
         smooth: bool = typer.Option(True, "--smooth/--no-smooth",
                                     help="Track digits across frames and vote their labels (steady overlay); "
                                          "--no-smooth gives each frame's own reading."),
-        threads: Optional[int] = typer.Option(None, help="onnxruntime intra-op threads (default: all cores)."),
+        threads: Optional[int] = typer.Option(None, min=1, help="onnxruntime intra-op threads (default: all cores)."),
+        fp16: bool = typer.Option(False, "--fp16", help="TensorRT: build float16 engines (faster, less exact); "
+                                                         "off unless given."),
     ):
         """Run an exported model on a camera, video, images or stream; draw and log what it reads."""
         from edgetl.runtime._io import SIGNAL_EXIT
@@ -72,11 +85,13 @@ def register(app: typer.Typer, friendly) -> None:
 
         if model.suffix != ".onnx":
             raise UserError(f"{model}: edgetl run takes an .onnx file; export a run with `edgetl export RUN`")
-        check_outputs(source, save, jsonl)  # before the model loads or a camera opens
+        check_numbers(min_score=min_score, top_k=top_k, max_frames=max_frames, threads=threads)
         parsed_roi = parse_roi(roi)
-        loaded = Model(model, device=device.value, threads=threads)
+        check_outputs(source, save, jsonl)  # before the model loads or a camera opens
+        loaded = Model(model, device=device.value, threads=threads, fp16=fp16)
         summary = run_stream(loaded, source, digits=digits, show=show, save=save, jsonl=jsonl,
-                             roi=parsed_roi, max_frames=max_frames, min_score=min_score, top_k=top_k, smooth=smooth)
+                             roi=parsed_roi, max_frames=max_frames, min_score=min_score, top_k=top_k, smooth=smooth,
+                             check_roi=parsed_roi)  # the first frame must contain the whole --roi
         typer.echo(json.dumps(summary))
         if summary.get("stopped"):
             typer.echo(stopped_message(summary), err=True)

@@ -12,13 +12,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edgetl.runtime.digits import MNIST_SIZE, DigitFinderConfig, digit_crops, mnist_crop
-from edgetl.clips import overlap
+from edgetl.runtime.digits import MNIST_SIZE, DigitFinderConfig, mnist_crop
 
 MINED_SHARE = 0.75
-NEAR_DIGIT = 0.2  # a found box sharing more than this of its area with a written digit is not clutter
-THIN = 0.45  # width / height: a thin straight piece of line looks exactly like a 1, so it is left out
-FRAMES_PER_SCENE = 2
 # Mining looks harder than the runtime does, so the crops cover what a fainter page or another
 # threshold would let through too.
 MINING = DigitFinderConfig(strong_floor=40.0, strong_mads=6.0, weak_floor=24.0, weak_mads=3.0)
@@ -32,17 +28,9 @@ def training_digits():
 
 def mined_crops(n: int, seed: int, digits: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
     """Up to ``n`` crops of found boxes that keep clear of every written digit, from rendered desk frames."""
-    from edgetl.desk import desk_frames
+    from edgetl.mining import mine_desk
 
-    crops: list[np.ndarray] = []
-    scenes = max(8, n // 6)
-    for frame, truth, _ in desk_frames(digits, labels, scenes, FRAMES_PER_SCENE, seed, empty_fraction=0.3):
-        boxes, found = digit_crops(frame, MINING)
-        crops += [c for box, c in zip(boxes, found) if box[2] >= THIN * box[3]
-                  and max((overlap(box, t) for t in truth), default=0.0) < NEAR_DIGIT]
-        if len(crops) >= n:
-            break
-    return crops[:n]
+    return mine_desk(digits, labels, 0, n, seed, MINING, empty_fraction=0.3, max_scenes=max(8, n // 6)).clutter
 
 
 def drawn_crop(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:

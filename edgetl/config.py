@@ -38,6 +38,7 @@ class TrainConfig:
     augment: int = 3  # augmented copies of the training set, computed once through the frozen prefix
     val_split: float = 0.1
     limit: int | None = None
+    desk: float = 0.0  # digit data: training digits cut from rendered desk pages by the runtime's finder, as a fraction
     styles: float = 0.0  # digit data: synthetic styled digits added, as a fraction of the training set
     reject: bool = True  # digit data: an extra "not a digit" class learned from generated clutter crops
     seed: int = 0

@@ -1,4 +1,5 @@
-"""Extra training data for digit models: synthetic writing styles and a "not a digit" class.
+"""Extra training data for digit models: digits cut from desk pages, synthetic writing styles, and a
+"not a digit" class.
 
 Both scale with the training set (so ``--limit`` stays quick) and go through the same augmented
 copies as the real digits.
@@ -22,6 +23,14 @@ def extend_digits(train, val, dataset, config):
     if not dataset.digits or config.task != "classification":
         return train, val, class_names
     (x, y), (x_val, y_val) = train, val
+    if config.desk > 0:
+        from edgetl.mining import mine_desk
+
+        mined = mine_desk(x, y, int(round(config.desk * len(y))), 0, config.seed)
+        log.info("desk pages: %d digits cut out by the runtime's finder", len(mined.labels))
+        if mined.labels:
+            x = np.concatenate([x, np.stack(mined.digits)[..., None]])
+            y = np.concatenate([y, np.asarray(mined.labels, y.dtype)])
     if config.styles > 0:
         from edgetl.styles import styled_digits
 

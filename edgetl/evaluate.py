@@ -1,6 +1,7 @@
 """edgetl evaluate: a trained or exported model on a dataset split."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ from edgetl.runtime.card import ModelCard
 from edgetl.runtime.errors import UserError
 from edgetl.runtime.images import fit_batch
 from edgetl.runtime.metrics import report
+
+log = logging.getLogger(__name__)
 
 
 def load_predictor(path: Path, device: str = "cpu") -> tuple[callable, ModelCard]:
@@ -26,15 +29,95 @@ def load_predictor(path: Path, device: str = "cpu") -> tuple[callable, ModelCard
     return (lambda x: predict(keras_model, x)), card
 
 
+def nonfinite_arrays(spec: str | None) -> str | None:
+    """What in a .npz data file is NaN or infinite (images or targets), or None.
+
+    The loader turns float images into uint8 pixels, where NaN silently becomes black: this looks first.
+    """
+    path = Path(spec) if spec else None
+    if path is None or path.suffix != ".npz" or not path.is_file():
+        return None
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except Exception:  # the loader names unreadable files
+        return None
+    with npz:
+        for key in npz.files:
+            if not key.startswith(("x", "y")):
+                continue
+            try:
+                values = npz[key]
+            except Exception:
+                return None
+            if values.ndim == 0 or not np.issubdtype(values.dtype, np.floating):
+                continue
+            bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+            if len(bad):
+                what = ("image" if key.startswith("x") else "target") + ("s" if len(bad) > 1 else "")
+                return (f"{key} has {len(bad)} {what} with NaN or infinite values "
+                        f"(first at index {int(bad[0])})")
+    return None
+
+
+def check_values(spec: str) -> None:
+    problem = nonfinite_arrays(spec)
+    if problem:
+        raise UserError(f"--data {spec}: {problem}; fix or drop them")
+
+
+def model_labels(card: ModelCard, dataset, y: np.ndarray, option: str, spec: str) -> np.ndarray:
+    """The dataset's labels as indices into the model's classes, or a clear refusal.
+
+    Classes are matched by name when the data names them (an image folder, or a .npz with class_names):
+    the same classes in another order are mapped, classes the model does not know are refused. Unnamed
+    classes (0..K-1) are taken as the model's classes in its order.
+    """
+    if card.task != "classification":
+        return y
+    names, known = list(dataset.class_names), list(card.class_names)
+    if len(y) and (int(np.min(y)) < 0 or int(np.max(y)) >= max(len(names), 1)):
+        raise UserError(f"{option} {spec}: labels go from {int(np.min(y))} to {int(np.max(y))} but the data "
+                        f"names {len(names)} classes")
+    generic = names == [str(i) for i in range(len(names))]
+    if not generic and names != known[:len(names)]:
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            raise UserError(f"{option} {spec}: classes {shown} are not among the model's classes "
+                            f"({', '.join(known[:12])}{', ...' if len(known) > 12 else ''}); "
+                            "use data with the classes the model was trained on")
+        return np.asarray([known.index(n) for n in names], np.int64)[np.asarray(y, np.int64)]
+    if len(y) and int(np.max(y)) >= len(known):
+        raise UserError(f"{option} {spec}: labels go up to {int(np.max(y))} but the model knows {len(known)} "
+                        f"classes ({', '.join(known[:12])}{', ...' if len(known) > 12 else ''})")
+    return y
+
+
+def check_shape(card: ModelCard, x: np.ndarray, option: str, spec: str) -> None:
+    """Array data must have the model's input shape; folder images are resized by the loader anyway, so a
+    different colour depth there is only named in a warning."""
+    want = (card.height, card.width, card.channels)
+    got = tuple(int(v) for v in x.shape[1:])
+    if got == want:
+        return
+    text = f"images are {'x'.join(map(str, got))}, the model takes {'x'.join(map(str, want))}"
+    if Path(spec).is_dir() and got[:2] == want[:2]:
+        log.warning("%s %s: %s; converting %s", option, spec, text,
+                    "colour to gray" if want[2] == 1 else "gray to colour")
+        return
+    raise UserError(f"{option} {spec}: {text}; use data shaped like the model's training data "
+                    "(edgetl does not resize or convert it silently)")
+
+
 def evaluate(model_path: Path, data: str, split: str = "test", device: str = "cpu") -> dict:
+    check_values(data)
     predict, card = load_predictor(Path(model_path), device)
     dataset = load_dataset(data, card.task, image_size=card.height)
     if split not in dataset.splits and set(dataset.splits) == {"train"}:
         split = "train"
     x, y = dataset.split(split)
-    if card.task == "classification" and int(np.max(y)) >= len(card.class_names):
-        raise UserError(f"--data {data}: labels go up to {int(np.max(y))} but the model knows "
-                        f"{len(card.class_names)} classes")
+    y = model_labels(card, dataset, y, "--data", data)
+    check_shape(card, x, "--data", data)
     x = fit_batch(x, card.height, card.width, card.channels)
     outputs = predict(x)
     result = report(card.task, y, outputs, card.class_names)

@@ -22,6 +22,9 @@ from edgetl.runtime.images import fit_batch
 
 log = logging.getLogger(__name__)
 HELD_OUT_MAX = 2000
+MIN_CALIB = 16  # as export/calibration.py, which imports onnxruntime.quantization
+CALIB_METHODS = ("minmax", "entropy", "percentile")
+OPSETS = (13, 18)
 
 
 @dataclass
@@ -35,23 +38,71 @@ class ExportOptions:
     out: Path | None = None
 
 
-def samples(card: ModelCard, spec: str | None, calib_size: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """(calibration images, (held-out images, labels)) from --calib-data or the run's own data."""
+def samples(card: ModelCard, spec: str | None, calib_size: int,
+            min_calib: int = MIN_CALIB) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(calibration images, (held-out images, labels)) from --calib-data or the run's own data.
+
+    The data must fit the model: its classes (by name where it names them), its image shape, finite values.
+    """
+    from edgetl.evaluate import model_labels, nonfinite_arrays
+
     training = card.training
+    option = "--calib-data" if spec else "the run's --data"
     spec = spec or training.get("data")
     if not spec:
         raise UserError("no calibration data: pass --calib-data (a dataset spec as for train)")
+    problem = nonfinite_arrays(spec)
+    if problem:
+        raise UserError(f"{option} {spec}: {problem}; fix or drop them")
     dataset = load_dataset(spec, card.task, image_size=card.height)
     x, y = dataset.split("train")
-    seed = int(training.get("seed", 0))
-    train_idx, val_idx = stratified_split(strata(y, card.task), 0.1, seed)
-    held = dataset.splits.get("test") or dataset.splits.get("val") or (x[val_idx], y[val_idx])
-    calib = x[train_idx][stratified_limit(strata(y[train_idx], card.task), calib_size, seed)]
-    keep = stratified_limit(strata(held[1], card.task), HELD_OUT_MAX, seed)
+    y = model_labels(card, dataset, y, option, spec)
     shape = (card.height, card.width, card.channels)
-    if calib.shape[1:] != shape:
-        raise UserError(f"--calib-data {spec}: images are {calib.shape[1:]}, the model takes {shape}")
+    if x.shape[1:] != shape:
+        raise UserError(f"{option} {spec}: images are {x.shape[1:]}, the model takes {shape}")
+    seed = int(training.get("seed", 0))
+    groups = strata(y, card.task)
+    n_groups = len(np.unique(groups))
+    if calib_size < n_groups and calib_size < len(y):
+        what = "classes" if card.task == "classification" else "target bins"
+        raise UserError(f"--calib-size {calib_size}: smaller than the number of {what} in {spec} ({n_groups}); "
+                        f"calibration needs every one: use --calib-size {max(n_groups, MIN_CALIB)} or more")
+    train_idx, val_idx = stratified_split(groups, 0.1, seed)
+    held = dataset.splits.get("test") or dataset.splits.get("val")
+    if held is not None:
+        held = (held[0], model_labels(card, dataset, held[1], option, spec))
+    else:
+        held = (x[val_idx], y[val_idx])
+    calib = x[train_idx][stratified_limit(strata(y[train_idx], card.task), calib_size, seed)]
+    if len(calib) < min_calib:
+        raise UserError(f"{option} {spec}: calibration data has {len(calib)} samples; need at least {min_calib} "
+                        "(use more training images)")
+    if len(held[1]) == 0:
+        raise UserError(f"{option} {spec}: no held-out samples to verify the export on; give it a test split "
+                        "or at least 2 samples per class")
+    keep = stratified_limit(strata(held[1], card.task), HELD_OUT_MAX, seed)
     return calib, (fit_batch(held[0][keep], *shape), held[1][keep])
+
+
+def check_options(options: ExportOptions) -> None:
+    """Every option's range, before any file is read or a heavy module imported."""
+    if options.quantize not in (None, "int8", "fp16"):
+        raise UserError(f"--quantize {options.quantize}: valid: int8, fp16")
+    if options.calib_method not in CALIB_METHODS:
+        raise UserError(f"--calib-method {options.calib_method}: valid: {', '.join(CALIB_METHODS)}")
+    size = options.calib_size
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise UserError(f"--calib-size {size}: must be a whole number >= 1 (default 256)")
+    if options.quantize == "int8" and size < MIN_CALIB:
+        raise UserError(f"--calib-size {size}: int8 calibration needs at least {MIN_CALIB} samples (default 256)")
+    drop = options.max_drop
+    if not isinstance(drop, (int, float)) or not np.isfinite(drop) or drop < 0:
+        raise UserError(f"--max-drop {drop}: must be a number >= 0 (accuracy points, or MAE for regression; "
+                        "default 1.0)")
+    if isinstance(options.opset, bool) or not isinstance(options.opset, int) or \
+            not OPSETS[0] <= options.opset <= OPSETS[1]:
+        raise UserError(f"--opset {options.opset}: valid: {OPSETS[0]}..{OPSETS[1]} (per-channel int8 needs "
+                        f"{OPSETS[0]} or later; tf2onnx converts up to {OPSETS[1]})")
 
 
 def timed(report: dict, step: str, fn, *args, **kwargs):
@@ -67,8 +118,7 @@ def timed(report: dict, step: str, fn, *args, **kwargs):
 def export(source: Path, options: ExportOptions) -> dict:
     """Write model.onnx (from a run) and/or the quantized variant; return the export report."""
     source = Path(source)
-    if options.quantize not in (None, "int8", "fp16"):
-        raise UserError(f"--quantize {options.quantize}: valid: int8, fp16")
+    check_options(options)
     if source.suffix == ".onnx":
         if not source.is_file():
             raise UserError(f"{source}: no such file")
@@ -113,12 +163,18 @@ def build(source: Path, options: ExportOptions, staging: Path) -> tuple[dict, li
         if card.quantization:
             raise UserError(f"{source}: already quantized ({card.quantization}); quantize the float model.onnx")
         stem = source.name[:-len(".onnx")]
+        calib, held = load_samples(card, options)
     else:
-        from edgetl.rundir import load_run
+        from edgetl.rundir import find_model, load_run
 
-        keras_model, card = timed(report, "load", load_run, source)
+        card_path = find_model(source)[1]
+        samples_first = card_path.is_file()  # bad data is named before TensorFlow loads
+        if samples_first:
+            calib, held = load_samples(ModelCard.load(card_path), options)
+        keras_model, card = timed(report, "load", load_run, source)  # a foreign model is refused for what it is
+        if not samples_first:
+            calib, held = load_samples(card, options)
         float_path, stem = staging / "model.onnx", "model"
-    calib, held = load_samples(card, options)
     if keras_model is not None:
         export_verified_float(keras_model, card, float_path, held[0], options.opset, report)
         files.append(float_path.name)
@@ -136,7 +192,8 @@ def build(source: Path, options: ExportOptions, staging: Path) -> tuple[dict, li
 def load_samples(card: ModelCard, options: ExportOptions):
     """Calibration and held-out data; without any data, random images serve the parity check only."""
     try:
-        return samples(card, options.calib_data, options.calib_size)
+        return samples(card, options.calib_data, options.calib_size,
+                       min_calib=MIN_CALIB if options.quantize == "int8" else 0)
     except UserError:
         if options.quantize == "int8" or options.calib_data:
             raise

@@ -33,29 +33,119 @@ from edgetl.runtime.metrics import report
 log = logging.getLogger(__name__)
 
 
-def validate(config: TrainConfig) -> None:
-    """Everything that can be checked before loading data or TensorFlow."""
+def validate(config: TrainConfig, image_shape=None) -> None:
+    """Everything that can be checked before loading data or TensorFlow (with ``image_shape``: the checks that
+    need the data's image size, made once it is loaded, still before TensorFlow)."""
+    # layers of each backbone up to and including each cut point (what --freeze counts)
+    layers_up_to = {"vgg16": {"block1_pool": 3, "block2_pool": 6, "block3_pool": 10, "block4_pool": 14,
+                              "block5_pool": 18}}
+    max_input_size, max_units = 1024, 16384
     backbone = get_backbone(config.backbone)
-    check_weights(backbone, config.weights)
-    if config.task not in TASKS:
-        raise UserError(f"--task {config.task}: valid: {', '.join(TASKS)}")
-    if config.input_size is not None and config.input_size < backbone.min_size:
-        raise UserError(f"--input-size {config.input_size}: {backbone.name} needs at least {backbone.min_size} px")
-    if config.fit not in ("resize", "pad"):
-        raise UserError(f"--fit {config.fit}: valid: resize, pad")
-    if config.feature_layer is not None and config.feature_layer not in backbone.feature_layers:
-        raise UserError(f"--feature-layer {config.feature_layer}: valid: {', '.join(backbone.feature_layers)}")
-    check_out_dir(Path(config.out), config.overwrite, config.data)
+    if image_shape is None:
+        check_weights(backbone, config.weights)
+        if config.task not in TASKS:
+            raise UserError(f"--task {config.task}: valid: {', '.join(TASKS)}")
+        if config.fit not in ("resize", "pad"):
+            raise UserError(f"--fit {config.fit}: valid: resize, pad")
+        if config.feature_layer is not None and config.feature_layer not in backbone.feature_layers:
+            raise UserError(f"--feature-layer {config.feature_layer}: valid: {', '.join(backbone.feature_layers)}")
+
+        def whole(option: str, value, low: int, what: str = "") -> None:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+                raise UserError(f"{option} {value}: must be a whole number >= {low}{what}")
+
+        def positive(option: str, value: float) -> None:
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+                raise UserError(f"{option} {value}: must be a number > 0, e.g. {option} 0.001")
+
+        whole("--epochs", config.epochs, 1)
+        whole("--fine-tune-epochs", config.fine_tune_epochs, 1)
+        whole("--batch-size", config.batch_size, 1)
+        whole("--augment", config.augment, 0, " (0: no augmented copies)")
+        whole("--units", config.head.units, 0, " (0: a linear head)")
+        whole("--limit", config.limit, 1, " (leave it out to train on everything)")
+        whole("--seed", config.seed, 0)
+        whole("--patience", config.patience, 1)
+        if config.seed >= 2 ** 32:
+            raise UserError(f"--seed {config.seed}: must be below 2**32 ({2 ** 32})")
+        if config.head.units is not None and config.head.units > max_units:
+            raise UserError(f"--units {config.head.units}: at most {max_units} (a wider head only overfits and "
+                            "may not fit in memory)")
+        if config.input_size is not None:
+            if not isinstance(config.input_size, int) or not backbone.min_size <= config.input_size <= max_input_size:
+                raise UserError(f"--input-size {config.input_size}: {backbone.name} needs at least "
+                                f"{backbone.min_size} px and edgetl allows at most {max_input_size} px "
+                                "(larger inputs exhaust memory); valid: "
+                                f"{backbone.min_size}..{max_input_size}")
+        if not (isinstance(config.head.dropout, (int, float)) and 0.0 <= config.head.dropout < 1.0):
+            raise UserError(f"--dropout {config.head.dropout}: must be in [0, 1), e.g. 0.3 (0: no dropout)")
+        if not (isinstance(config.val_split, (int, float)) and 0.0 < config.val_split < 1.0):
+            raise UserError(f"--val-split {config.val_split}: must be between 0 and 1 (exclusive), e.g. 0.1")
+        if config.styles is not None and not (isinstance(config.styles, (int, float)) and
+                                              0.0 <= config.styles <= 5.0):
+            raise UserError(f"--styles {config.styles}: must be in [0, 5]")
+        positive("--lr", config.lr)
+        positive("--fine-tune-lr", config.fine_tune_lr)
+    feature_layer = config.feature_layer
+    if feature_layer is None and (config.input_size is not None or image_shape is not None):
+        size = config.input_size if image_shape is None else resolve_input_size(config, image_shape)
+        feature_layer = resolve_feature_layer(config, size)
+    if image_shape is not None and config.fit == "pad":
+        size = resolve_input_size(config, image_shape)
+        if max(image_shape[:2]) > size:
+            raise UserError(f"--fit pad: images are {image_shape[0]}x{image_shape[1]}, larger than --input-size "
+                            f"{size}; use --fit resize or --input-size {max(image_shape[:2])}")
+    if config.freeze is not None:
+        counts = layers_up_to.get(backbone.name, {})
+        most = counts.get(feature_layer) if feature_layer else max(counts.values(), default=None)
+        if isinstance(config.freeze, bool) or not isinstance(config.freeze, int) or config.freeze < 0 or \
+                (most is not None and config.freeze > most):
+            cut = f" cut after {feature_layer}" if feature_layer else ""
+            raise UserError(f"--freeze {config.freeze}: valid: 0..{most} (the {backbone.name} backbone{cut} has "
+                            f"{most} layers; {most} fine-tunes nothing)")
+    if image_shape is None:
+        check_out_dir(Path(config.out), config.overwrite, config.data)
+        from edgetl.evaluate import nonfinite_arrays
+
+        nonfinite = nonfinite_arrays(config.data)
+        if nonfinite:
+            raise UserError(f"--data {config.data}: {nonfinite}; fix or drop them")
 
 
 def split_data(dataset: Dataset, config: TrainConfig):
+    """(train, val) after --limit, with every class present in both: a class that cannot be validated (one
+    sample) or a dataset with one class is refused, not trained on."""
+    validate(config, dataset.image_shape)
     x, y = dataset.split("train")
-    if config.limit:
+    classification = config.task == "classification"
+
+    def name_of(label) -> str:
+        names = dataset.class_names
+        return repr(names[int(label)]) if 0 <= int(label) < len(names) else str(label)
+
+    if classification and len(np.unique(y)) < 2:
+        raise UserError(f"--data {config.data}: every training sample is class {name_of(y[0])}; a classifier "
+                        "needs examples of at least 2 classes")
+    if not classification and len(y) < 2:
+        raise UserError(f"--data {config.data}: has {len(y)} sample; regression needs at least 2 "
+                        "(one to train, one to validate)")
+    if config.limit is not None:
         keep = stratified_limit(strata(y, config.task), config.limit, config.seed)
         x, y = x[keep], y[keep]
     if "val" in dataset.splits:
         return (x, y), dataset.splits["val"]
+    if classification:
+        labels, counts = np.unique(y, return_counts=True)
+        lonely = [name_of(label) for label, n in zip(labels, counts) if n < 2]
+        if lonely:
+            after = f" after --limit {config.limit}" if config.limit is not None else ""
+            which = f"class {lonely[0]} has" if len(lonely) == 1 else f"classes {', '.join(lonely[:5])} have"
+            raise UserError(f"--data {config.data}: {which} a single sample{after}; "
+                            "each class needs at least 2 (one to train, one to validate): add images"
+                            f"{', raise --limit' if after else ''} or remove the class")
     train, val = stratified_split(strata(y, config.task), config.val_split, config.seed)
+    if len(val) == 0 or len(train) == 0:
+        raise UserError(f"--data {config.data}: {len(y)} samples leave nothing to validate on; add samples")
     return (x[train], y[train]), (x[val], y[val])
 
 

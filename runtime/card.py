@@ -47,6 +47,7 @@ class ModelCard:
     format: int = CARD_FORMAT
 
     def __post_init__(self):
+        self.check_types()
         if self.task not in TASKS:
             raise UserError(f"model card: unknown task {self.task!r}; expected one of {TASKS}")
         if self.color_order not in COLOR_ORDERS:
@@ -55,6 +56,26 @@ class ModelCard:
             raise UserError(f"model card: input_shape must be [H, W, C], got {self.input_shape}")
         if self.reject_class is not None and self.reject_class not in self.class_names:
             raise UserError(f"model card: reject_class {self.reject_class!r} is not one of its class_names")
+
+    def check_types(self) -> None:
+        """Field types, so a hand-edited card fails here with its name rather than later with a TypeError."""
+        def fail(name: str, expected: str):
+            raise UserError(f"model card: {name} must be {expected}, got {getattr(self, name)!r}")
+
+        if not isinstance(self.task, str):
+            fail("task", "a string")
+        if not isinstance(self.class_names, list) or not all(isinstance(n, str) for n in self.class_names):
+            fail("class_names", "a list of strings")
+        if (not isinstance(self.input_shape, list)
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in self.input_shape)):
+            fail("input_shape", "[height, width, channels] as positive integers")
+        if not isinstance(self.color_order, str):
+            fail("color_order", "a string")
+        for name in ("metrics", "training"):
+            if not isinstance(getattr(self, name), dict):
+                fail(name, "an object")
+        if self.reject_class is not None and not isinstance(self.reject_class, str):
+            fail("reject_class", "a string or null")
 
     @property
     def height(self) -> int:
@@ -77,6 +98,8 @@ class ModelCard:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UserError(f"{source}: the model card is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{source}: the model card is not a JSON object; was it written by edgetl?")
         known = {f.name for f in dataclasses.fields(cls)}
         missing = [f.name for f in dataclasses.fields(cls)
                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING

@@ -28,6 +28,8 @@ class DigitFinderConfig:
     strong_mads: float = 10.0
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
     weak_mads: float = 5.0
+    grow: int = 4  # px a stroke may extend beyond its strong pixels through faint ones
+    ridge: float = 0.55  # a stroke pixel holds at least this fraction of the strongest ink within 3 px
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -93,11 +95,25 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
     mad = float(np.median(np.abs(sample.astype(np.float32) - median))) + 1.0
     weak = ink > max(config.weak_floor, median + config.weak_mads * mad)
     strong = ink > max(config.strong_floor, median + config.strong_mads * mad)
-    n, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak.view(np.uint8), connectivity=8)
     keep = np.zeros(n, np.uint8)
     keep[np.unique(labels[strong])] = 255
     keep[0] = 0
+    # A faint component larger than any digit is a ruled or grid line crossing a stroke: there,
+    # faint pixels count only within a few pixels of strong ones, so growth never runs off along it.
+    huge = (stats[:, cv2.CC_STAT_WIDTH] > config.line_length * w) | (stats[:, cv2.CC_STAT_HEIGHT] > config.line_length * h)
+    huge[0] = False
     mask = keep[labels]
+    if (huge & (keep > 0)).any():
+        reach = 2 * config.grow + 1
+        near = cv2.dilate(strong.view(np.uint8), np.ones((reach, reach), np.uint8)) * np.uint8(255)
+        in_huge = (huge.astype(np.uint8) * 255)[labels]
+        mask = cv2.subtract(mask, cv2.subtract(in_huge, near))
+    # Only the ridge of each stroke: where two strokes run close, the blurred gap between them is
+    # well below both, so digits written close together stay apart.
+    ridge = cv2.compare(ink, cv2.convertScaleAbs(cv2.dilate(ink, np.ones((7, 7), np.uint8)), alpha=config.ridge),
+                        cv2.CMP_GE)
+    mask = cv2.bitwise_and(mask, ridge)
     # Ruled and grid lines in both orientations: straight runs longer than a digit is tall.
     length = max(15, int(w * config.line_length))
     for kernel in (np.ones((1, length), np.uint8), np.ones((length, 1), np.uint8)):
@@ -126,6 +142,42 @@ def merge_stacked(boxes: list[list[int]]) -> list[list[int]]:
     return merged
 
 
+def box_gap(a, b) -> int:
+    """Pixels between two boxes (0 when they touch or overlap), the larger of the two axes."""
+    dx = max(a[0], b[0]) - min(a[0] + a[2], b[0] + b[2])
+    dy = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
+    return max(0, dx, dy)
+
+
+def union(a, b) -> list[int]:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    return [x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0]
+
+
+def join_fragments(boxes: list[list[int]]) -> list[list[int]]:
+    """Join a fragment to the piece beside it when a faint or blurred stroke broke one digit apart.
+
+    A fragment is clearly shorter than its neighbour (two digits of one row are about as tall as
+    each other and stay apart), lies within a few pixels of it, and the joined box is still shaped
+    like one digit: not wider than tall, not much taller than the larger piece.
+    """
+    boxes = sorted(boxes, key=lambda b: -b[2] * b[3])
+    joined = True
+    while joined:
+        joined = False
+        for i, j in ((i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))):
+            a, b = boxes[i], boxes[j]
+            tall, short = max(a[3], b[3]), min(a[3], b[3])
+            u = union(a, b)
+            if (short < 0.7 * tall and box_gap(a, b) <= max(2, 0.12 * tall)
+                    and u[2] <= 1.1 * u[3] and u[3] <= 1.5 * tall):
+                boxes[i] = u
+                del boxes[j]
+                joined = True
+                break
+    return sorted(boxes, key=lambda b: b[0])
+
+
 def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) -> list[list[int]]:
     """Cut a blob too wide for one digit where its ink is thinnest: digits written close together touch.
 
@@ -136,6 +188,9 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
     pieces = max(2, int(round(w / (0.7 * h))))
     if w <= config.split_aspect * h:
         return [box]
+    apart = split_at_bridges(box, mask)
+    if len(apart) > 1:
+        return apart
     columns = cv2.blur(mask[y:y + h, x:x + w].sum(axis=0, dtype=np.float32)[None, :], (3, 1))[0]
     typical = np.median(columns[columns > 0]) if (columns > 0).any() else 0
     cuts = [0]
@@ -153,6 +208,19 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
     return out
 
 
+def split_at_bridges(box: list[int], mask: np.ndarray) -> list[list[int]]:
+    """Digits that nearly touch are joined only by a thin bridge (blur, a pen that dragged): one
+    erosion parts them. Pieces under a third of the blob's height (the bar of a 5) do not count."""
+    x, y, w, h = box
+    eroded = cv2.erode(mask[y:y + h, x:x + w], np.ones((3, 3), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(eroded, connectivity=8)
+    parts = sorted((int(px), int(py), int(pw), int(ph)) for px, py, pw, ph, _ in stats[1:] if ph >= h / 3)
+    if len(parts) < 2:
+        return [box]
+    return [[max(x, x + px - 1), max(y, y + py - 1), min(pw + 2, w - px + 1), min(ph + 2, h - py + 1)]
+            for px, py, pw, ph in parts]
+
+
 def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig()):
     """(boxes [x, y, w, h] left to right, ink image, mask) for one frame."""
     ink = ink_image(frame)
@@ -160,10 +228,10 @@ def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     fh = ink.shape[0]
     raw = [list(cv2.boundingRect(c)) for c in contours]
-    # pieces large enough to matter, and not line-like (wider than a digit can be)
-    raw = [b for b in raw if b[3] >= 0.5 * config.min_height * fh and b[2] <= 2 * config.max_aspect * b[3]]
+    # pieces large enough to matter, and not line-like (longer than a digit is tall)
+    raw = [b for b in raw if max(b[2], b[3]) >= 0.5 * config.min_height * fh and b[2] <= config.line_length * ink.shape[1]]
     boxes = []
-    pieces = [piece for box in merge_stacked(raw) for piece in split_touching(box, mask, config)]
+    pieces = [piece for box in join_fragments(merge_stacked(raw)) for piece in split_touching(box, mask, config)]
     for x, y, w, h in pieces:
         fill = cv2.countNonZero(mask[y:y + h, x:x + w]) / float(w * h)
         if (config.min_height * fh <= h <= config.max_height * fh

@@ -34,13 +34,18 @@ def requested_providers(device: str) -> list[str]:
     return [p for p in DEVICES[device] if p in available]
 
 
-def with_options(providers: list[str]) -> list:
-    """TensorRT builds an engine per model, which takes minutes: cache it across runs."""
+def with_options(providers: list[str], fp16: bool = False) -> list:
+    """TensorRT builds an engine per model, which takes minutes: cache it across runs.
+
+    TensorRT computes in float32 unless ``fp16`` is asked for (``edgetl run --fp16``): float16 engines are
+    faster but less exact, which the user must choose, not find out. fp16 and fp32 engines are cached apart.
+    """
     if "TensorrtExecutionProvider" not in providers:
         return providers
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edgetl" / "tensorrt"
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edgetl" / "tensorrt"
+    cache = base / ("fp16" if fp16 else "fp32")
     cache.mkdir(parents=True, exist_ok=True)
-    trt = {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache), "trt_fp16_enable": True}
+    trt = {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache), "trt_fp16_enable": bool(fp16)}
     return [(p, trt) if p == "TensorrtExecutionProvider" else p for p in providers]
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,55 @@ URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 MAX_CORRUPT_FRAMES = 25
 
 
+SECRET_QUERY_KEYS = re.compile(r"(?i)^(pass(word)?|pwd|token|key|secret|auth|signature|sig|access_token)$")
+
+
+def redact(spec) -> str:
+    """A source as it may be printed or logged: a password in a URL (rtsp://user:pass@host/...) or in a
+    password-like query parameter is replaced by ***; anything else is unchanged."""
+    text = str(spec)
+    if "://" not in text:
+        return text
+    text = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", text)
+    if "?" in text:
+        base, _, query = text.partition("?")
+        parts = []
+        for part in query.split("&"):
+            name, eq, value = part.partition("=")
+            parts.append(f"{name}=***" if eq and value and SECRET_QUERY_KEYS.match(name) else part)
+        text = base + "?" + "&".join(parts)
+    return text
+
+
+def check_roi(roi, shape, spec: str) -> None:
+    """A --roi must lie wholly inside the frame: a clipped box would report a region that was never read."""
+    height, width = shape[:2]
+    x, y, w, h = roi
+    if x + w > width or y + h > height:
+        over = []
+        if x + w > width:
+            over.append(f"x+w = {x + w} > width {width}")
+        if y + h > height:
+            over.append(f"y+h = {y + h} > height {height}")
+        raise UserError(f"--roi {','.join(map(str, roi))}: reaches outside the {width}x{height} frame of "
+                        f"{redact(spec)} ({', '.join(over)}); give a region inside it, e.g. 0,0,{width},{height}")
+
+
+def roi_checked(frames: Callable[[], Iterator["Frame"]], roi, spec: str) -> Callable[[], Iterator["Frame"]]:
+    """``frames`` with every frame's size checked against ``roi`` (a camera's size is known at its first frame;
+    a folder's images may differ from one to the next)."""
+
+    def checked() -> Iterator[Frame]:
+        size = None
+        for frame in frames():
+            if frame.image.shape[:2] != size:
+                check_roi(roi, frame.image.shape, frame.name or spec)
+                size = frame.image.shape[:2]
+            yield frame
+
+    return checked
+
+
 @dataclass
 class Frame:
     index: int
@@ -31,15 +82,25 @@ class Frame:
     name: str  # file name for images, "" for streams
 
 
-def open_source(spec: str, **camera_options) -> "FrameSource":
-    """The right source for SRC; anything else (other FFmpeg protocols included) is refused."""
+def open_source(spec: str, check_roi=None, **camera_options) -> "FrameSource":
+    """The right source for SRC; anything else (other FFmpeg protocols included) is refused.
+
+    ``check_roi``: an X,Y,W,H region every frame must contain (edgetl run --roi), checked on the first frame.
+    """
+    source = select_source(spec, **camera_options)
+    if check_roi is not None:
+        source.frames = roi_checked(source.frames, list(check_roi), spec)
+    return source
+
+
+def select_source(spec: str, **camera_options) -> "FrameSource":
     if spec.isdigit():
         return CameraSource(int(spec), **camera_options)
     if spec.lower().startswith(URL_SCHEMES):
         return CameraSource(spec, **camera_options)
     if "://" in spec or (":" in spec and not Path(spec).exists() and len(spec.split(":")[0]) > 1):
-        raise UserError(f"--source {spec}: unsupported; use a camera index, a video or image file, a folder, "
-                        "a glob, or an rtsp/http(s) URL")
+        raise UserError(f"--source {redact(spec)}: unsupported; use a camera index, a video or image file, a "
+                        "folder, a glob, or an rtsp/http(s) URL")
     path = Path(spec)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -57,20 +118,23 @@ def open_source(spec: str, **camera_options) -> "FrameSource":
 
 
 def quiet_opencv() -> None:
-    """OpenCV prints a WARN line per backend it tries; our error says what went wrong instead."""
+    """OpenCV prints a WARN line per backend it tries; our error says what went wrong instead. FFmpeg's own
+    log (which can echo a stream's address, password included) is silenced too."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging_api is not None:
         logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
 
 
-def backend_names(capture) -> str:
+def backend_names(capture, stream: bool = False) -> str:
     if capture is None:
         return "timed out"
     try:
         return f"backend {capture.getBackendName()}"
     except (cv2.error, AttributeError):  # never opened: name the backends OpenCV tried
-        names = [cv2.videoio_registry.getBackendName(b) for b in cv2.videoio_registry.getCameraBackends()]
-        return f"tried {', '.join(names)}"
+        registry = cv2.videoio_registry
+        backends = registry.getStreamBackends() if stream else registry.getCameraBackends()
+        return f"tried {', '.join(registry.getBackendName(b) for b in backends)}"
 
 
 class FrameSource:
@@ -154,7 +218,7 @@ class CameraSource(FrameSource):
 
     def describe(self) -> str:
         kind = "camera" if isinstance(self.target, int) else "stream"
-        return f"{kind} {self.target}"
+        return f"{kind} {redact(self.target)}"
 
     def open(self):
         """Open within ``open_timeout`` seconds (some backends block for much longer on a bad index)."""
@@ -165,11 +229,24 @@ class CameraSource(FrameSource):
         worker.join(self.open_timeout)
         capture = result[0] if result else None
         if capture is None or not capture.isOpened():
-            raise UserError(f"--source {self.target}: cannot open {self.describe()} ({backend_names(capture)}); "
-                            "check the index (0, 1, ...), permissions, or whether another program uses it")
+            if isinstance(self.target, int):
+                hint = "check the index (0, 1, ...), permissions, or whether another program uses it"
+            else:
+                hint = "check the address, the user name and password, and that the stream is reachable from here"
+            what = f"camera {self.target}" if isinstance(self.target, int) else "this stream"  # a URL once only
+            raise UserError(f"--source {redact(self.target)}: cannot open {what} "
+                            f"({backend_names(capture, stream=not isinstance(self.target, int))}); {hint}")
         return capture
 
     def read_loop(self) -> None:
+        """The reader thread owns the capture: it reads, reopens and, on every way out, releases it, so a
+        release never races a read that is still running (close() only asks it to stop)."""
+        try:
+            self.read_frames()
+        finally:
+            self.capture.release()
+
+    def read_frames(self) -> None:
         attempts = 0
         while not self.stopped.is_set():
             ok, image = self.capture.read()
@@ -215,4 +292,6 @@ class CameraSource(FrameSource):
     def close(self) -> None:
         self.stopped.set()
         self.thread.join(timeout=2.0)
-        self.capture.release()
+        if self.thread.is_alive():  # blocked inside a read: it releases the capture when the read returns
+            log.debug("%s: reader still in a read after 2 s; it releases the capture when that returns",
+                      self.describe())

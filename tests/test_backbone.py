@@ -42,12 +42,14 @@ def test_bad_options_fail_before_any_work(tmp_path, overrides, message):
         validate(TrainConfig(out=tmp_path / "run", **overrides))
 
 
-def test_out_with_a_run_is_refused_without_overwrite(tmp_path):
-    (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "model.keras").write_text("x")
+def test_out_with_a_run_is_refused_without_overwrite(tmp_path, tiny_run):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
     with pytest.raises(UserError, match="--overwrite"):
-        validate(TrainConfig(out=tmp_path / "run"))
-    validate(TrainConfig(out=tmp_path / "run", overwrite=True))
+        validate(TrainConfig(out=run))
+    validate(TrainConfig(out=run, overwrite=True))
 
 
 def test_weights_from_a_local_keras_file(tmp_path):
