@@ -188,6 +188,7 @@ def train(
     augment: int = typer.Option(3, help="Randomly transformed copies of the training set, computed once through the frozen layers."),
     val_split: float = typer.Option(0.1, help="Stratified, shuffled validation fraction (when the data has no val split)."),
     limit: Optional[int] = typer.Option(None, help="Train on a stratified subset of N samples."),
+    desk: Optional[float] = typer.Option(None, min=0.0, max=5.0, help="Digit data: training digits written on generated desk pages (grid/ruled paper, coloured ink, dim light, tilt, blur) and cut out by the runtime's digit finder, as a fraction of the training set."),
     styles: Optional[float] = typer.Option(None, min=0.0, max=5.0, help="Digit data: synthetic digits in other writing styles, added as a fraction of the training set (0 turns it off; default: edgetl's measured choice)."),
     reject: bool = typer.Option(True, "--reject/--no-reject", help="Digit data: learn a 'not a digit' class from generated clutter (grid crossings, line pieces, smudges), applied by edgetl run."),
     seed: int = typer.Option(0),
@@ -203,7 +204,7 @@ def train(
                          head=HeadConfig(units=units, dropout=dropout), epochs=epochs, lr=lr,
                          batch_size=batch_size, freeze=freeze, fine_tune_epochs=fine_tune_epochs,
                          fine_tune_lr=fine_tune_lr, augment=augment, val_split=val_split, limit=limit, reject=reject,
-                         **({} if styles is None else {"styles": styles}),
+                         **{k: v for k, v in (("styles", styles), ("desk", desk)) if v is not None},
                          seed=seed, overwrite=overwrite)
     run = run_training(config)
     metrics = json.loads((run / "metrics.json").read_text())

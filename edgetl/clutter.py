@@ -4,8 +4,9 @@ Most are mined: rendered desk pages (grid and ruled paper, coloured ink, dim lig
 from the training split only) go through the runtime's own finder, and every box that keeps clear
 of the written digits becomes a clutter crop (grid crossings, line pieces, paper texture). Thin
 straight pieces are left out: cropped alone, a piece of a line is a perfect 1. A quarter are drawn
-directly, so every kind is present whatever the finder lets through: grid crossings, corners of
-lines, smudges, and the right half of one digit beside the left half of the next.
+directly, so every kind is present whatever the finder lets through: single grid crossings, pieces
+of squared paper, smudges, and the right half of one digit beside the left half of the next. Never
+an L or an upside-down T: that is how many people write a 1 (with a foot).
 """
 from __future__ import annotations
 
@@ -45,13 +46,12 @@ def drawn_crop(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
         d = np.array([np.cos(a), np.sin(a)]) * side
         for v in (d, d[::-1] * [-1, 1]):
             cv2.line(canvas, tuple(int(t) for t in c - v), tuple(int(t) for t in c + v), level, width)
-    elif kind == 1:  # where grid lines meet or end: an L, a T or an upside-down T, slightly tilted
-        x0, x1, y0, y1 = 12, side - 12, 12, side - 12
-        xv = int(rng.choice([x0, side // 2]))  # the upright at the left end or the middle, never the right (a 7)
-        bar_y = int(rng.choice([y0, y1]))
-        cv2.line(canvas, (x0, bar_y), (x1, bar_y), level, width)
-        cv2.line(canvas, (xv, y0), (xv, y1), level, width)
-        angle = rng.uniform(-8, 8)
+    elif kind == 1:  # the crossings of a grid: two or three lines each way, as a piece of squared paper
+        step, angle = int(rng.integers(18, 34)), rng.uniform(-8, 8)
+        for k in range(int(rng.integers(2, 4))):
+            at = 20 + k * step
+            cv2.line(canvas, (at, 6), (at, side - 6), level, width)
+            cv2.line(canvas, (6, at), (side - 6, at), level, width)
         canvas = cv2.warpAffine(canvas, cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0), (side, side))
     elif kind == 2:  # smudge: soft blobs and specks
         for _ in range(int(rng.integers(1, 5))):

@@ -81,9 +81,9 @@ def validate(config: TrainConfig, image_shape=None) -> None:
             raise UserError(f"--dropout {config.head.dropout}: must be in [0, 1), e.g. 0.3 (0: no dropout)")
         if not (isinstance(config.val_split, (int, float)) and 0.0 < config.val_split < 1.0):
             raise UserError(f"--val-split {config.val_split}: must be between 0 and 1 (exclusive), e.g. 0.1")
-        if config.styles is not None and not (isinstance(config.styles, (int, float)) and
-                                              0.0 <= config.styles <= 5.0):
-            raise UserError(f"--styles {config.styles}: must be in [0, 5]")
+        for option, value in (("--styles", config.styles), ("--desk", config.desk)):
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 5.0):
+                raise UserError(f"{option} {value}: must be in [0, 5] (a fraction of the training set)")
         positive("--lr", config.lr)
         positive("--fine-tune-lr", config.fine_tune_lr)
     feature_layer = config.feature_layer
@@ -224,5 +224,6 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
                   "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
+                  "desk": config.desk,
                   "head": dataclasses.asdict(head)},
     )

@@ -185,8 +185,8 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
     wide single digit (a flat 5, a long-barred 7) stays whole.
     """
     x, y, w, h = box
-    pieces = max(2, int(round(w / (0.7 * h))))
-    if w <= config.split_aspect * h:
+    pieces = min(6, max(2, int(round(w / (0.7 * h)))))
+    if w <= config.split_aspect * h or h < 4:
         return [box]
     apart = split_at_bridges(box, mask)
     if len(apart) > 1:
@@ -196,6 +196,8 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
     cuts = [0]
     for i in range(1, pieces):
         lo, hi = int(w * (i - 0.4) / pieces), int(w * (i + 0.4) / pieces)
+        if hi <= lo:
+            continue
         at = lo + int(np.argmin(columns[lo:hi]))
         if columns[at] <= typical / 2:
             cuts.append(at)

@@ -249,3 +249,20 @@ def test_digits_written_touching_are_cut_apart():
         boxes, _ = digit_crops(frame)
         separated += len(boxes) == 3
     assert separated >= 9
+
+
+def test_digit_finder_survives_any_scribble():
+    """Random lines, blobs, noise and flat pieces at any size: boxes inside the frame, never an exception."""
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        h, w = int(rng.integers(8, 300)), int(rng.integers(8, 400))
+        frame = np.full((h, w, 3), int(rng.integers(0, 256)), np.uint8)
+        for _ in range(int(rng.integers(0, 12))):
+            p, q = rng.integers(0, max(h, w), (2, 2))
+            cv2.line(frame, tuple(map(int, p)), tuple(map(int, q)), tuple(int(v) for v in rng.integers(0, 256, 3)),
+                     int(rng.integers(1, 6)))
+        frame = cv2.add(frame, rng.integers(0, 40, frame.shape, dtype=np.uint8))
+        boxes, crops = digit_crops(frame)
+        assert crops.shape == (len(boxes), 28, 28) and crops.dtype == np.uint8
+        for x, y, bw, bh in boxes:
+            assert 0 <= x and 0 <= y and x + bw <= w and y + bh <= h and bw > 0 and bh > 0
