@@ -3,6 +3,12 @@
 Small affine moves, elastic distortion (the classic MNIST augmentation), and for gray images a
 thinner or bolder stroke and a little blur, as a pen on paper seen by a webcam gives. Never flipped:
 a flipped digit is another digit, or none.
+
+``webcam`` is what a camera does to a digit only a few pixels tall: sampled at 8-14 px and scaled
+back up, maybe out of focus, re-levelled the way the runtime's crop levels it. It is off by default
+(``LOW_RES = 0``): on digits from other writers seen at 24-40 px (bench/writers.py, TUNE half) giving
+it to 50% of the copies cost 1.4 points and to 30% cost 1.8 (styles 0.25 in both; mnist-5k test
+unchanged), and drawing half the styled digits through it (edgetl/styles.py) did not help either.
 """
 from __future__ import annotations
 
@@ -48,12 +54,46 @@ def stroke(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return image
 
 
+MNIST_BOX = 20  # the digit's box in a 28-px MNIST crop
+LOW_RES = 0.0  # share of augmented gray copies put through ``webcam``; 0 keeps the draws as they were
+
+
+def level(image: np.ndarray) -> np.ndarray:
+    """Stretch ink to full white as the runtime's ``mnist_crop`` does: 99th percentile to 255, the
+    bottom 15% of it to black."""
+    peak = float(np.percentile(image, 99))
+    if peak <= 0:
+        return image
+    floor = 0.15 * peak
+    out = np.clip((image.astype(np.float32) - floor) * (255.0 / max(peak - floor, 1.0)), 0, 255)
+    return out.astype(np.uint8).reshape(image.shape)
+
+
+def low_res(image: np.ndarray, rng: np.random.Generator, heights: tuple[int, int] = (8, 14)) -> np.ndarray:
+    """The digit sampled at ``heights`` px tall (as a far or cheap webcam has it), scaled back up."""
+    h, w = image.shape[:2]
+    factor = rng.integers(heights[0], heights[1] + 1) / MNIST_BOX
+    small = cv2.resize(image, (max(2, round(w * factor)), max(2, round(h * factor))), interpolation=cv2.INTER_AREA)
+    up = cv2.INTER_LINEAR if rng.random() < 0.7 else cv2.INTER_CUBIC
+    return cv2.resize(small, (w, h), interpolation=up).reshape(image.shape)
+
+
+def webcam(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Small and soft: low resolution, maybe out of focus, levelled again by the crop."""
+    image = low_res(image, rng)
+    if rng.random() < 0.5:
+        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.4, 1.0)).reshape(image.shape)
+    return level(image)
+
+
 def augment_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     image = random_affine(image, rng)
     if rng.random() < 0.5:
         image = elastic(image, rng)
     if image.shape[-1] == 1:
         image = stroke(image, rng)
+        if LOW_RES and rng.random() < LOW_RES:
+            image = webcam(image, rng)
     return image
 
 

@@ -39,7 +39,7 @@ class TrainConfig:
     val_split: float = 0.1
     limit: int | None = None
     desk: float = 0.0  # digit data: training digits cut from rendered desk pages by the runtime's finder, as a fraction
-    styles: float = 0.0  # digit data: synthetic styled digits added, as a fraction of the training set
+    styles: float = 0.25  # digit data: synthetic styled digits added, as a fraction (bench/writers.py: 0.25 best)
     reject: bool = True  # digit data: an extra "not a digit" class learned from generated clutter crops
     seed: int = 0
     overwrite: bool = False
