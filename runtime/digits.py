@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .lines import line_mask
+
 MNIST_SIZE, MNIST_BOX = 28, 20
 
 
@@ -93,9 +95,13 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
     sample = ink[::4, ::4]
     median = float(np.median(sample))
     mad = float(np.median(np.abs(sample.astype(np.float32) - median))) + 1.0
-    weak = ink > max(config.weak_floor, median + config.weak_mads * mad)
+    weak = (ink > max(config.weak_floor, median + config.weak_mads * mad)).view(np.uint8)
     strong = ink > max(config.strong_floor, median + config.strong_mads * mad)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak.view(np.uint8), connectivity=8)
+    lines = line_mask(weak * np.uint8(255), config.line_length * w)
+    if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
+        weak = cv2.subtract(weak, lines // 255)
+        strong = strong & (lines == 0)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
     keep = np.zeros(n, np.uint8)
     keep[np.unique(labels[strong])] = 255
     keep[0] = 0
@@ -114,6 +120,10 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
     ridge = cv2.compare(ink, cv2.convertScaleAbs(cv2.dilate(ink, np.ones((7, 7), np.uint8)), alpha=config.ridge),
                         cv2.CMP_GE)
     mask = cv2.bitwise_and(mask, ridge)
+    if lines.any():  # a stroke cut by a removed line: bridge the cut where ink lies on both sides of it
+        across = cv2.max(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 1), np.uint8)),
+                         cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8)))
+        mask = cv2.max(mask, cv2.bitwise_and(across, lines))
     # Ruled and grid lines in both orientations: straight runs longer than a digit is tall.
     length = max(15, int(w * config.line_length))
     for kernel in (np.ones((1, length), np.uint8), np.ones((length, 1), np.uint8)):
@@ -134,7 +144,9 @@ def merge_stacked(boxes: list[list[int]]) -> list[list[int]]:
             y_gap = max(my, y) - min(my + mh, y + h)
             joined = max(my + mh, y + h) - min(my, y)
             # a broken digit, not two rows: the joined box is not much taller than its larger piece
-            if x_overlap > 0.6 * min(w, mw) and y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh):
+            # (or a stroke cut by a printed line: the pieces all but touch)
+            if x_overlap > 0.6 * min(w, mw) and (y_gap <= max(3, 0.08 * max(h, mh)) or (
+                    y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh))):
                 nx, ny = min(mx, x), min(my, y)
                 merged[-1] = [nx, ny, max(mx + mw, x + w) - nx, max(my + mh, y + h) - ny]
                 continue
@@ -169,8 +181,13 @@ def join_fragments(boxes: list[list[int]]) -> list[list[int]]:
             a, b = boxes[i], boxes[j]
             tall, short = max(a[3], b[3]), min(a[3], b[3])
             u = union(a, b)
-            if (short < 0.7 * tall and box_gap(a, b) <= max(2, 0.12 * tall)
-                    and u[2] <= 1.1 * u[3] and u[3] <= 1.5 * tall):
+            x_overlap = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+            gap = box_gap(a, b)
+            # pieces above one another (a bar, a loop) or a speck may be a stroke apart; side by side
+            # they must nearly touch (a 4 written in two strokes), or they are a short digit beside a tall one
+            stacked_or_speck = x_overlap >= 0.3 * min(a[2], b[2]) or short < 0.5 * tall
+            near = gap <= max(2, (0.12 if stacked_or_speck else 0.04) * tall)
+            if short < 0.7 * tall and near and u[2] <= 1.1 * u[3] and u[3] <= 1.5 * tall:
                 boxes[i] = u
                 del boxes[j]
                 joined = True
@@ -231,7 +248,8 @@ def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     fh = ink.shape[0]
     raw = [list(cv2.boundingRect(c)) for c in contours]
     # pieces large enough to matter, and not line-like (longer than a digit is tall)
-    raw = [b for b in raw if max(b[2], b[3]) >= 0.5 * config.min_height * fh and b[2] <= config.line_length * ink.shape[1]]
+    raw = [b for b in raw if max(b[2], b[3]) >= 0.5 * config.min_height * fh 
+           and not (b[2] > config.line_length * ink.shape[1] and b[2] > 2 * config.max_aspect * b[3])]
     boxes = []
     pieces = [piece for box in join_fragments(merge_stacked(raw)) for piece in split_touching(box, mask, config)]
     for x, y, w, h in pieces:
