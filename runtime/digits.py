@@ -39,10 +39,17 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def light_ink(small_gray: np.ndarray) -> bool:
-    """True for light ink on a dark board: the long tail of the detail (not the light) is bright."""
-    detail = small_gray.astype(np.int16) - cv2.blur(small_gray, (15, 15)).astype(np.int16)
-    low, mid, high = np.percentile(detail, (0.5, 50, 99.5))
-    return high - mid > 1.3 * (mid - low)
+    """True for light ink on a dark board: more clearly bright detail than clearly dark detail.
+
+    Detail is the frame minus its median-filtered self: a median ignores thin strokes, so unlike a
+    mean it leaves no bright halo around a dark digit (with one small digit on a page, that halo
+    outnumbers the stroke pixels and would pass for light ink).
+    """
+    detail = small_gray.astype(np.int16) - cv2.medianBlur(small_gray, 5).astype(np.int16)
+    noise = float(np.median(np.abs(detail))) + 1.0
+    bright = int(np.count_nonzero(detail > 6 * noise))
+    dark = int(np.count_nonzero(detail < -6 * noise))
+    return bright > 1.5 * dark
 
 
 def ink_image(frame: np.ndarray) -> np.ndarray:
