@@ -92,8 +92,8 @@ def off_page_mask(small: np.ndarray, size) -> np.ndarray:
     return cv2.resize(np.where(dark > 0, 0, 255).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
 
 
-def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
-    """Strokes: pixels above a weak threshold connected to some above a strong one (hysteresis).
+def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(strokes, printed lines found): pixels above a weak threshold connected to some above a strong one.
 
     Thresholds sit above the paper's own noise (median + k * MAD) and never below fixed floors,
     so faint grid lines and sensor noise stay out while a blurred stroke keeps its faint parts.
@@ -127,21 +127,33 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
     ridge = cv2.compare(ink, cv2.convertScaleAbs(cv2.dilate(ink, np.ones((7, 7), np.uint8)), alpha=config.ridge),
                         cv2.CMP_GE)
     mask = cv2.bitwise_and(mask, ridge)
+    # Straight runs longer than a digit is tall that the segment search missed (lines in the frame's axes).
+    length = max(15, int(w * config.line_length))
+    for kernel in (np.ones((1, length), np.uint8), np.ones((length, 1), np.uint8)):
+        straight = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        if straight.any():
+            straight = cv2.dilate(straight, np.ones((3, 3), np.uint8))
+            mask = cv2.subtract(mask, straight)
+            lines = cv2.max(lines, straight)
     if lines.any():  # a stroke cut by a removed line: bridge the cut where ink lies on both sides of it
         across = cv2.max(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 1), np.uint8)),
                          cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8)))
         mask = cv2.max(mask, cv2.bitwise_and(across, lines))
-    # Ruled and grid lines in both orientations: straight runs longer than a digit is tall.
-    length = max(15, int(w * config.line_length))
-    for kernel in (np.ones((1, length), np.uint8), np.ones((length, 1), np.uint8)):
-        lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-        if lines.any():
-            mask = cv2.subtract(mask, cv2.dilate(lines, np.ones((3, 3), np.uint8)))
-    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # rejoin broken strokes
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), lines  # rejoin broken strokes
 
 
-def merge_stacked(boxes: list[list[int]]) -> list[list[int]]:
-    """Join pieces stacked on each other (a digit broken in two, e.g. the top bar of a 5)."""
+def cut_by_line(a, b, lines: np.ndarray | None) -> bool:
+    """True when a removed printed line runs through the gap between two stacked pieces."""
+    if lines is None:
+        return False
+    top, bottom = sorted((a, b), key=lambda box: box[1])
+    y0, y1 = top[1] + top[3], bottom[1]
+    x0, x1 = max(a[0], b[0]), min(a[0] + a[2], b[0] + b[2])
+    return 0 < y1 - y0 <= 12 and x1 > x0 and bool(lines[y0:y1, x0:x1].any())
+
+
+def merge_stacked(boxes: list[list[int]], lines: np.ndarray | None = None) -> list[list[int]]:
+    """Join pieces stacked on each other (a digit broken in two, e.g. the top bar of a 5, or cut by a line)."""
     boxes = sorted(boxes, key=lambda b: b[0])
     merged: list[list[int]] = []
     for x, y, w, h in boxes:
@@ -153,7 +165,8 @@ def merge_stacked(boxes: list[list[int]]) -> list[list[int]]:
             # a broken digit, not two rows: the joined box is not much taller than its larger piece
             # (or a stroke cut by a printed line: the pieces all but touch)
             if x_overlap > 0.6 * min(w, mw) and (y_gap <= max(3, 0.08 * max(h, mh)) or (
-                    y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh))):
+                    y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh))
+                    or cut_by_line([mx, my, mw, mh], [x, y, w, h], lines)):
                 nx, ny = min(mx, x), min(my, y)
                 merged[-1] = [nx, ny, max(mx + mw, x + w) - nx, max(my + mh, y + h) - ny]
                 continue
@@ -250,7 +263,7 @@ def split_at_bridges(box: list[int], mask: np.ndarray) -> list[list[int]]:
 def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig()):
     """(boxes [x, y, w, h] left to right, ink image, mask) for one frame."""
     ink = ink_image(frame)
-    mask = ink_mask(ink, config)
+    mask, lines = ink_mask(ink, config)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     fh = ink.shape[0]
     raw = [list(cv2.boundingRect(c)) for c in contours]
@@ -258,7 +271,7 @@ def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     raw = [b for b in raw if max(b[2], b[3]) >= 0.5 * config.min_height * fh 
            and not (b[2] > config.line_length * ink.shape[1] and b[2] > 2 * config.max_aspect * b[3])]
     boxes = []
-    pieces = [piece for box in join_fragments(merge_stacked(raw)) for piece in split_touching(box, mask, config)]
+    pieces = [piece for box in join_fragments(merge_stacked(raw, lines)) for piece in split_touching(box, mask, config)]
     for x, y, w, h in pieces:
         fill = cv2.countNonZero(mask[y:y + h, x:x + w]) / float(w * h)
         if (config.min_height * fh <= h <= config.max_height * fh
