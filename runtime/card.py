@@ -38,7 +38,8 @@ class ModelCard:
     input_dtype: str = "uint8"
     normalization: str = "in-graph: gray->3 channels, resize, caffe BGR mean subtraction"
     digits: bool = False  # True when the model reads handwritten digits (MNIST style, white on black)
-    reject_class: str | None = None  # a class meaning "not a digit": the runtime drops what it wins
+    reject_class: str | None = None  # a class meaning "not a digit": the runtime drops boxes it is sure of
+    reject_threshold: float = 0.9  # ... sure: its probability at least this (calibrated in bench/writers.py)
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantization: str | None = None
@@ -76,6 +77,8 @@ class ModelCard:
                 fail(name, "an object")
         if self.reject_class is not None and not isinstance(self.reject_class, str):
             fail("reject_class", "a string or null")
+        if not (isinstance(self.reject_threshold, (int, float)) and 0.0 < self.reject_threshold <= 1.0):
+            fail("reject_threshold", "a number in (0, 1]")
 
     @property
     def height(self) -> int:

@@ -94,19 +94,34 @@ def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score
     return detections, timings
 
 
+def digit_probabilities(card, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities over the digits alone, rejected mask) under the card's "not a digit" rule.
+
+    A box is rejected only when the reject class is sure (``card.reject_threshold``); otherwise the
+    reject class's share is taken out and the digits renormalised, so an unusual but real digit (a 1
+    with a foot, a barred 7) is still read as the digit it most resembles.
+    """
+    if not card.reject_class or not len(probs):
+        return probs, np.zeros(len(probs), bool)
+    r = card.class_names.index(card.reject_class)
+    rejected = probs[:, r] >= card.reject_threshold
+    digits = probs.astype(np.float64, copy=True)
+    digits[:, r] = 0.0
+    digits /= np.maximum(digits.sum(axis=1, keepdims=True), 1e-12)
+    return digits, rejected
+
+
 def digit_detections(model: Model, boxes: list, probs: np.ndarray, min_score: float,
                      tracker: Tracker | None) -> list[Detection]:
-    """Boxes whose best class is a digit scored >= min_score; "not a digit" wins are dropped."""
+    """Boxes read as a digit scored >= min_score; boxes the "not a digit" class is sure of are dropped."""
     names = model.card.class_names
-    reject = names.index(model.card.reject_class) if model.card.reject_class else -1
-    best = probs.argmax(axis=1) if len(probs) else np.zeros(0, int)
-    keep = [i for i in range(len(boxes)) if best[i] != reject and probs[i, best[i]] >= min_score]
+    digits, rejected = digit_probabilities(model.card, probs)
+    best = digits.argmax(axis=1) if len(digits) else np.zeros(0, int)
+    keep = [i for i in range(len(boxes)) if not rejected[i] and digits[i, best[i]] >= min_score]
     if tracker is None:
-        return [Detection(boxes[i], names[best[i]], float(probs[i, best[i]])) for i in keep]
+        return [Detection(boxes[i], names[best[i]], float(digits[i, best[i]])) for i in keep]
     detections = []
-    for i, (track, votes) in zip(keep, tracker.update([boxes[i] for i in keep], probs[keep])):
-        if reject >= 0:
-            votes[reject] = -1.0  # this frame saw a digit here: the vote picks which one
+    for i, (track, votes) in zip(keep, tracker.update([boxes[i] for i in keep], digits[keep])):
         label = int(votes.argmax())
         detections.append(Detection(boxes[i], names[label], float(votes[label]), track))
     return detections

@@ -168,7 +168,7 @@ def test_each_track_takes_its_best_overlap_not_the_first_listed():
 
 def fake_model(reject_class: str | None = "not a digit"):
     names = CLASSES if reject_class else CLASSES[:10]
-    return SimpleNamespace(card=SimpleNamespace(class_names=names, reject_class=reject_class))
+    return SimpleNamespace(card=SimpleNamespace(class_names=names, reject_class=reject_class, reject_threshold=0.7))
 
 
 def test_reject_wins_are_dropped_with_and_without_smoothing():
@@ -176,7 +176,7 @@ def test_reject_wins_are_dropped_with_and_without_smoothing():
     probs = np.stack([reading(d5=0.9), reading(reject=0.8), reading(d2=0.3, d3=0.25), reading(d9=0.6)])
     plain = digit_detections(fake_model(), boxes, probs, 0.5, None)
     assert [(d.box, d.label, d.track) for d in plain] == [([10, 10, 30, 50], "5", None), ([300, 10, 30, 50], "9", None)]
-    assert plain[0].score == pytest.approx(0.9)
+    assert plain[0].score == pytest.approx(0.9 / (1 - 0.01))  # the reject class's share taken out
     smooth = digit_detections(fake_model(), boxes, probs, 0.5, Tracker())
     assert [(d.box, d.label, d.track) for d in smooth] == [([10, 10, 30, 50], "5", 1), ([300, 10, 30, 50], "9", 2)]
 
@@ -206,8 +206,9 @@ def test_smoothing_only_changes_labels_never_the_detections():
         smooth = digit_detections(model, boxes, probs, 0.5, tracker)
         assert [d.box for d in smooth] == [d.box for d in plain]
         assert all(d.track is not None for d in smooth) and all(d.track is None for d in plain)
-        assert [d.label for d in plain] == [CLASSES[int(p.argmax())] for p in probs
-                                           if p.argmax() != REJECT and p.max() >= 0.5]
+        digits = probs[:, :REJECT] / probs[:, :REJECT].sum(axis=1, keepdims=True) if n else probs[:, :REJECT]
+        assert [d.label for d in plain] == [CLASSES[int(d.argmax())] for p, d in zip(probs, digits)
+                                           if p[REJECT] < 0.7 and d.max() >= 0.5]
 
 
 def test_detection_record_has_track_only_when_smoothed():
@@ -225,7 +226,7 @@ class StubModel:
     (frame), where it flickers: 0.52 for the next digit, 0.40 for its own, as an unsure model's reading
     does. It never answers the reject class, so every found box is a detection.
     """
-    card = SimpleNamespace(class_names=CLASSES, reject_class="not a digit", task="classification",
+    card = SimpleNamespace(class_names=CLASSES, reject_class="not a digit", reject_threshold=0.9, task="classification",
                            height=28, width=28, channels=1, digits=True)
     provider = "stub"
 
