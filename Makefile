@@ -27,6 +27,10 @@ bench: $(BIN)/edgetl
 	$(BIN)/python bench/export_speed.py
 	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/clips/digits.mp4
 	$(BIN)/python bench/runtime_speed.py --model runs/bench/model.int8.onnx --clip runs/clips/digits.mp4
+	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/clips/desk-seed11.mp4 --hard --seed 11
+	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/clips/desk-seed12.mp4 --hard --seed 12
+	$(BIN)/python bench/runtime_speed.py --model runs/bench/model.int8.onnx --clip runs/clips/desk-seed11.mp4
+	$(BIN)/python bench/writers.py --model runs/bench/model.int8.onnx --report
 
 clean:
 	rm -rf $(VENV) runs

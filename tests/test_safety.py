@@ -395,7 +395,7 @@ def test_signal_during_export_keeps_the_previous_files(tmp_path, tiny_run, expor
     proc = start("export", tiny_run, "--out", out)
     try:
         wait_for(lambda: list(out.glob(".export.edgetl-tmp-*")))  # the export has started
-        time.sleep(1.0)  # now loading TensorFlow and the model
+        time.sleep(0.05)  # inside the export (loading TensorFlow, converting): well before it can finish
         proc.send_signal(signum)
         _, stderr = proc.communicate(timeout=120)
     finally:
