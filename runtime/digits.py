@@ -64,16 +64,22 @@ def ink_image(frame: np.ndarray) -> np.ndarray:
     small = cv2.resize(frame, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
     light = light_ink(to_gray(small))
     spread = cv2.erode if light else cv2.dilate
-    paper = cv2.blur(spread(small, np.ones((5, 5), np.uint8)), (5, 5))
-    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    paper_small = cv2.blur(spread(small, np.ones((5, 5), np.uint8)), (5, 5))
+    paper = cv2.resize(paper_small, (w, h), interpolation=cv2.INTER_LINEAR)
     smooth = cv2.GaussianBlur(frame, (0, 0), 1.0)
-    diff = cv2.subtract(smooth, paper) if light else cv2.subtract(paper, smooth)
-    ink = diff if diff.ndim == 2 else cv2.max(cv2.max(diff[..., 0], diff[..., 1]), diff[..., 2])
+    ink = channel_max(cv2.subtract(smooth, paper) if light else cv2.subtract(paper, smooth))
     if light:  # a dark board: scale by the brightest ink seen, not by the board
         return cv2.convertScaleAbs(ink, alpha=255.0 / max(64.0, float(np.percentile(to_gray(small), 99.5))))
-    reference = paper if paper.ndim == 2 else cv2.max(cv2.max(paper[..., 0], paper[..., 1]), paper[..., 2])
+    reference = cv2.resize(channel_max(paper_small), (w, h), interpolation=cv2.INTER_LINEAR)
     ink = cv2.divide(ink, cv2.max(reference, 32), scale=255)
     return cv2.bitwise_and(ink, off_page_mask(small, (w, h)))
+
+
+def channel_max(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    b, g, r = cv2.split(image)
+    return cv2.max(cv2.max(b, g), r)
 
 
 def off_page_mask(small: np.ndarray, size) -> np.ndarray:
@@ -82,7 +88,7 @@ def off_page_mask(small: np.ndarray, size) -> np.ndarray:
     Paper is the bright majority; a region far darker than it (and a band around it, where the
     paper estimate bleeds over the edge) would otherwise read as one huge stroke.
     """
-    level = small if small.ndim == 2 else small.max(axis=2)
+    level = channel_max(small)
     level = cv2.blur(level, (5, 5))
     dark = (level < 0.45 * float(np.percentile(level, 90))).view(np.uint8)
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))  # not a marker stroke: a region
@@ -108,20 +114,7 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
         weak = cv2.subtract(weak, lines // 255)
         strong = strong & (lines == 0)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
-    keep = np.zeros(n, np.uint8)
-    keep[np.unique(labels[strong])] = 255
-    keep[0] = 0
-    # A faint component larger than any digit is a ruled or grid line crossing a stroke: there,
-    # faint pixels count only within a few pixels of strong ones, so growth never runs off along it.
-    huge = (stats[:, cv2.CC_STAT_WIDTH] > config.line_length * w) | (stats[:, cv2.CC_STAT_HEIGHT] > config.line_length * h)
-    huge[0] = False
-    mask = keep[labels]
-    if (huge & (keep > 0)).any():
-        reach = 2 * config.grow + 1
-        near = cv2.dilate(strong.view(np.uint8), np.ones((reach, reach), np.uint8)) * np.uint8(255)
-        in_huge = (huge.astype(np.uint8) * 255)[labels]
-        mask = cv2.subtract(mask, cv2.subtract(in_huge, near))
+    mask = hysteresis(weak, strong, config)
     # Only the ridge of each stroke: where two strokes run close, the blurred gap between them is
     # well below both, so digits written close together stay apart.
     ridge = cv2.compare(ink, cv2.convertScaleAbs(cv2.dilate(ink, np.ones((7, 7), np.uint8)), alpha=config.ridge),
@@ -150,6 +143,38 @@ def cut_by_line(a, b, lines: np.ndarray | None) -> bool:
     y0, y1 = top[1] + top[3], bottom[1]
     x0, x1 = max(a[0], b[0]), min(a[0] + a[2], b[0] + b[2])
     return 0 < y1 - y0 <= 12 and x1 > x0 and bool(lines[y0:y1, x0:x1].any())
+
+
+def hysteresis(weak: np.ndarray, strong: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
+    """Weak pixels (0/1) whose component holds a strong one, as 0/255.
+
+    Components are labelled on a half-size OR-pooled mask (a quarter of the work; pooling keeps every
+    connection) and the result is cut back to the full-size weak pixels.
+    """
+    h, w = weak.shape
+    half = (w // 2, h // 2)
+    weak_small = (cv2.resize(weak, half, interpolation=cv2.INTER_AREA) > 0).view(np.uint8)
+    strong_small = cv2.resize(strong.view(np.uint8), half, interpolation=cv2.INTER_AREA) > 0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak_small, connectivity=8)
+    keep = np.zeros(n, np.uint8)
+    keep[np.unique(labels[strong_small])] = 255
+    keep[0] = 0
+    # A faint component larger than any digit is a ruled or grid line crossing a stroke: there,
+    # faint pixels count only within a few pixels of strong ones, so growth never runs off along it.
+    huge = ((stats[:, cv2.CC_STAT_WIDTH] > config.line_length * half[0])
+            | (stats[:, cv2.CC_STAT_HEIGHT] > config.line_length * half[1])) & (keep > 0)
+    huge[0] = False
+    if huge.any():
+        keep = keep.copy()
+        keep[huge] = 128
+    grown = cv2.resize(keep[labels], (w, h), interpolation=cv2.INTER_NEAREST)
+    mask = cv2.bitwise_and(np.where(grown > 0, 255, 0).astype(np.uint8), weak * np.uint8(255))
+    if huge.any():
+        reach = 2 * config.grow + 1
+        near = cv2.dilate(strong.view(np.uint8), np.ones((reach, reach), np.uint8)) * np.uint8(255)
+        in_huge = np.where(grown == 128, 255, 0).astype(np.uint8)
+        mask = cv2.subtract(mask, cv2.subtract(in_huge, near))
+    return mask
 
 
 def merge_stacked(boxes: list[list[int]], lines: np.ndarray | None = None) -> list[list[int]]:
