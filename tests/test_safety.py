@@ -343,9 +343,16 @@ def exported(tiny_run, tmp_path_factory) -> Path:
     return out / "model.onnx"
 
 
+def default_signals() -> None:
+    # A test run started in the background (`make test &`, some CI runners) inherits SIGINT ignored,
+    # and edgetl rightly keeps a signal the user ignored ignored: give the child the default back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start(*args) -> subprocess.Popen:
     return subprocess.Popen([*EDGETL, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+                            cwd=ROOT, preexec_fn=default_signals)
 
 
 def wait_for(condition, timeout: float = 120.0):
