@@ -75,6 +75,9 @@ def register(app: typer.Typer, friendly) -> None:
                                     help="Track digits across frames and vote their labels (steady overlay); "
                                          "--no-smooth gives each frame's own reading."),
         threads: Optional[int] = typer.Option(None, min=1, help="onnxruntime intra-op threads (default: all cores)."),
+        max_reconnects: int = typer.Option(10, min=0, help="A camera or stream that stops delivering frames is "
+                                                          "reopened (back-off 0.5 s doubling to 8 s) up to N "
+                                                          "times in a row, then the run ends; 0: never reopen."),
         fp16: bool = typer.Option(False, "--fp16", help="TensorRT: build float16 engines (faster, less exact); "
                                                          "off unless given."),
     ):
@@ -91,7 +94,8 @@ def register(app: typer.Typer, friendly) -> None:
         loaded = Model(model, device=device.value, threads=threads, fp16=fp16)
         summary = run_stream(loaded, source, digits=digits, show=show, save=save, jsonl=jsonl,
                              roi=parsed_roi, max_frames=max_frames, min_score=min_score, top_k=top_k, smooth=smooth,
-                             check_roi=parsed_roi)  # the first frame must contain the whole --roi
+                             check_roi=parsed_roi,  # the first frame must contain the whole --roi
+                             max_reconnects=max_reconnects)
         typer.echo(json.dumps(summary))
         if summary.get("stopped"):
             typer.echo(stopped_message(summary), err=True)

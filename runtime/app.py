@@ -129,6 +129,16 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                 if not window.available:
                     log.info("running without a window (%s); q/Esc need a window, Ctrl-C stops", window.reason)
                     window = None
+            last = {}  # the last result shown, redrawn with the status while a camera reconnects
+            if window and hasattr(frames, "on_wait"):
+                def waiting(status: str) -> bool:
+                    shown = last.get("result")
+                    if shown is None:
+                        return True
+                    return window.show(draw(shown.image, shown.detections, summary.fps(), shown.latency_ms,
+                                            model.provider, status=status))
+
+                frames.on_wait = waiting
             for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth):
                 summary.add(result)
                 if jsonl_writer:
@@ -139,8 +149,10 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                     annotated = draw(result.image, result.detections, summary.fps(), result.latency_ms, model.provider)
                     if saver:
                         saver.write(annotated, result.name or f"frame{result.index:06d}")
-                    if window and not window.show(annotated):
-                        break
+                    if window:
+                        last["result"] = result
+                        if not window.show(annotated):
+                            break
             crashed = False
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into Interrupted by the CLI
             crashed, stopped = False, signal_name(exc)
@@ -165,6 +177,8 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                 raise failure
         report = summary.to_dict()
         report.update(skipped_frames=frames.skipped, provider=model.provider)
+        if getattr(frames, "lost", None):
+            report["source_lost"] = frames.lost
         if stopped:
             report["stopped"] = stopped
             report["written"] = {name: out.count for name, out in outputs.items() if closed.get(name)}

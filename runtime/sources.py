@@ -1,15 +1,14 @@
 """Frame sources: camera index, video file, image file, folder or glob of images, rtsp/http URL.
 
 A camera (or stream) is read by a thread that keeps only the newest frame, so a slow consumer never
-builds up lag; a stalled camera is reopened with bounded back-off, then reported.
+builds up lag; a camera that stops delivering is reopened with exponential back-off, a bounded number of
+times in a row, then the stream ends (runtime/camera.py).
 """
 from __future__ import annotations
 
 import glob
 import logging
-import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -94,6 +93,8 @@ def open_source(spec: str, check_roi=None, **camera_options) -> "FrameSource":
 
 
 def select_source(spec: str, **camera_options) -> "FrameSource":
+    from .camera import CameraSource  # the camera module builds on this one
+
     if spec.isdigit():
         return CameraSource(int(spec), **camera_options)
     if spec.lower().startswith(URL_SCHEMES):
@@ -115,26 +116,6 @@ def select_source(spec: str, **camera_options) -> "FrameSource":
         return VideoSource(path)
     raise UserError(f"--source {spec}: unknown file type {path.suffix!r}; images: {', '.join(IMAGE_SUFFIXES)}, "
                     f"videos: {', '.join(VIDEO_SUFFIXES)}")
-
-
-def quiet_opencv() -> None:
-    """OpenCV prints a WARN line per backend it tries; our error says what went wrong instead. FFmpeg's own
-    log (which can echo a stream's address, password included) is silenced too."""
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging_api is not None:
-        logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
-
-
-def backend_names(capture, stream: bool = False) -> str:
-    if capture is None:
-        return "timed out"
-    try:
-        return f"backend {capture.getBackendName()}"
-    except (cv2.error, AttributeError):  # never opened: name the backends OpenCV tried
-        registry = cv2.videoio_registry
-        backends = registry.getStreamBackends() if stream else registry.getCameraBackends()
-        return f"tried {', '.join(registry.getBackendName(b) for b in backends)}"
 
 
 class FrameSource:
@@ -196,102 +177,3 @@ class VideoSource(FrameSource):
 
     def close(self) -> None:
         self.capture.release()
-
-
-class CameraSource(FrameSource):
-    """Newest-frame-only reader thread with bounded reconnects; ``opener`` is injectable for tests."""
-
-    def __init__(self, target, opener: Callable = cv2.VideoCapture, open_timeout: float = 5.0,
-                 stall_timeout: float = 2.0, reconnects: int = 3, backoff: float = 0.5):
-        self.target, self.opener = target, opener
-        self.open_timeout, self.stall_timeout = open_timeout, stall_timeout
-        self.reconnects, self.backoff = reconnects, backoff
-        self.lock = threading.Lock()
-        self.fresh = threading.Condition(self.lock)
-        self.latest: np.ndarray | None = None
-        self.sequence = 0
-        self.stopped = threading.Event()
-        self.failure: str | None = None
-        self.capture = self.open()
-        self.thread = threading.Thread(target=self.read_loop, name="edgetl-camera", daemon=True)
-        self.thread.start()
-
-    def describe(self) -> str:
-        kind = "camera" if isinstance(self.target, int) else "stream"
-        return f"{kind} {redact(self.target)}"
-
-    def open(self):
-        """Open within ``open_timeout`` seconds (some backends block for much longer on a bad index)."""
-        result: list = []
-        quiet_opencv()
-        worker = threading.Thread(target=lambda: result.append(self.opener(self.target)), daemon=True)
-        worker.start()
-        worker.join(self.open_timeout)
-        capture = result[0] if result else None
-        if capture is None or not capture.isOpened():
-            if isinstance(self.target, int):
-                hint = "check the index (0, 1, ...), permissions, or whether another program uses it"
-            else:
-                hint = "check the address, the user name and password, and that the stream is reachable from here"
-            what = f"camera {self.target}" if isinstance(self.target, int) else "this stream"  # a URL once only
-            raise UserError(f"--source {redact(self.target)}: cannot open {what} "
-                            f"({backend_names(capture, stream=not isinstance(self.target, int))}); {hint}")
-        return capture
-
-    def read_loop(self) -> None:
-        """The reader thread owns the capture: it reads, reopens and, on every way out, releases it, so a
-        release never races a read that is still running (close() only asks it to stop)."""
-        try:
-            self.read_frames()
-        finally:
-            self.capture.release()
-
-    def read_frames(self) -> None:
-        attempts = 0
-        while not self.stopped.is_set():
-            ok, image = self.capture.read()
-            if ok and image is not None:
-                attempts = 0
-                with self.fresh:
-                    self.latest, self.sequence = image, self.sequence + 1
-                    self.fresh.notify_all()
-                continue
-            attempts += 1
-            if attempts > self.reconnects:
-                self.fail(f"{self.describe()} stopped delivering frames; gave up after {self.reconnects} reconnects")
-                return
-            delay = self.backoff * 2 ** (attempts - 1)
-            log.warning("%s: no frame; reconnect %d/%d in %.1f s", self.describe(), attempts, self.reconnects, delay)
-            if self.stopped.wait(delay):
-                return
-            self.capture.release()
-            try:
-                self.capture = self.open()
-            except UserError:
-                continue
-
-    def fail(self, message: str) -> None:
-        with self.fresh:
-            self.failure = message
-            self.fresh.notify_all()
-
-    def frames(self) -> Iterator[Frame]:
-        seen, index = 0, 0
-        budget = self.stall_timeout + sum(self.backoff * 2 ** i for i in range(self.reconnects)) + \
-            self.reconnects * self.open_timeout
-        while not self.stopped.is_set():
-            with self.fresh:
-                if not self.fresh.wait_for(lambda: self.sequence > seen or self.failure, timeout=budget):  # noqa: B023
-                    raise UserError(f"{self.describe()}: no frame for {budget:.0f} s")
-                if self.failure:
-                    raise UserError(self.failure)
-                seen, image = self.sequence, self.latest
-            yield Frame(index, image, "")
-            index += 1
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=2.0)
-        if self.thread.is_alive():  # blocked inside a read: it releases the capture when the read returns
-            log.debug("%s: reader still in a read after 2 s; it releases the capture when that returns",
-                      self.describe())

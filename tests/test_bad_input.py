@@ -307,7 +307,7 @@ def test_redact(spec, shown):
 
 def test_a_camera_that_fails_to_open_has_no_index_hint_for_urls():
     from edgetl.runtime.errors import UserError
-    from edgetl.runtime.sources import CameraSource
+    from edgetl.runtime.camera import CameraSource
 
     class Closed:
         def isOpened(self):
@@ -460,7 +460,7 @@ def test_closing_a_camera_never_releases_it_under_a_running_read():
     import threading
     import time
 
-    from edgetl.runtime.sources import CameraSource
+    from edgetl.runtime.camera import CameraSource
 
     events = []
 
