@@ -121,10 +121,14 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
                         cv2.CMP_GE)
     mask = cv2.bitwise_and(mask, ridge)
     # Straight runs longer than a digit is tall that the segment search missed (lines in the frame's axes).
-    length = max(15, int(w * config.line_length))
+    # Found on a half-size OR-pooled mask: a quarter of the work, and a line one pixel off is still a run.
+    length = max(8, int(w * config.line_length) // 2)
+    half = cv2.resize(mask, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     for kernel in (np.ones((1, length), np.uint8), np.ones((length, 1), np.uint8)):
-        straight = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        straight = cv2.morphologyEx(half, cv2.MORPH_OPEN, kernel)
         if straight.any():
+            straight = cv2.resize(np.where(straight > 0, 255, 0).astype(np.uint8), (w, h),
+                                  interpolation=cv2.INTER_NEAREST)
             straight = cv2.dilate(straight, np.ones((3, 3), np.uint8))
             mask = cv2.subtract(mask, straight)
             lines = cv2.max(lines, straight)
