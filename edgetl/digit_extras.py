@@ -1,7 +1,7 @@
 """Extra training data for digit models: digits cut from desk pages, synthetic writing styles, and a
 "not a digit" class.
 
-Both scale with the training set (so ``--limit`` stays quick) and go through the same augmented
+All three scale with the training set (so ``--limit`` stays quick) and go through the same augmented
 copies as the real digits.
 """
 from __future__ import annotations

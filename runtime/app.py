@@ -1,35 +1,19 @@
 """run(): a model over a source, with outputs and a summary; the CLI and embedding programs share it."""
 from __future__ import annotations
 
-import glob
 import logging
 import os
 from pathlib import Path
 
 from ._io import deferred_signals, signal_name
 from .errors import UserError
-from .images import IMAGE_SUFFIXES
 from .outputs import (ImageFolderWriter, JsonlWriter, VideoWriter, Window, check_video_path, image_target,
                       written_by_edgetl)
 from .overlay import draw
-from .sources import URL_SCHEMES, ImageSource, open_source
+from .sources import ImageSource, image_files, open_source
 from .stream import Summary, process
 
 log = logging.getLogger(__name__)
-
-
-def image_files(source: str) -> list[Path] | None:
-    """The images an image source will read (listed, not opened), or None for a camera, stream or video."""
-    if source.isdigit() or source.lower().startswith(URL_SCHEMES):
-        return None
-    path = Path(source)
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if any(ch in source for ch in "*?["):
-        return sorted(Path(p) for p in glob.glob(source) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
-    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-        return [path]
-    return None
 
 
 def check_file_target(option: str, path: Path) -> None:

@@ -168,9 +168,7 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray, config: DigitFinderConfig) 
     huge = ((stats[:, cv2.CC_STAT_WIDTH] > config.line_length * half[0])
             | (stats[:, cv2.CC_STAT_HEIGHT] > config.line_length * half[1])) & (keep > 0)
     huge[0] = False
-    if huge.any():
-        keep = keep.copy()
-        keep[huge] = 128
+    keep[huge] = 128
     grown = cv2.resize(keep[labels], (w, h), interpolation=cv2.INTER_NEAREST)
     mask = cv2.bitwise_and(np.where(grown > 0, 255, 0).astype(np.uint8), weak * np.uint8(255))
     if huge.any():

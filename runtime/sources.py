@@ -92,6 +92,20 @@ def open_source(spec: str, check_roi=None, **camera_options) -> "FrameSource":
     return source
 
 
+def image_files(spec: str) -> list[Path] | None:
+    """The images SRC names (listed, not opened): a folder, a glob or one image file; None for anything else."""
+    if spec.isdigit() or spec.lower().startswith(URL_SCHEMES):
+        return None
+    path = Path(spec)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if any(ch in spec for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(spec) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        return [path]
+    return None
+
+
 def select_source(spec: str, **camera_options) -> "FrameSource":
     from .camera import CameraSource  # the camera module builds on this one
 
@@ -103,15 +117,11 @@ def select_source(spec: str, **camera_options) -> "FrameSource":
         raise UserError(f"--source {redact(spec)}: unsupported; use a camera index, a video or image file, a "
                         "folder, a glob, or an rtsp/http(s) URL")
     path = Path(spec)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        return ImageSource(files, spec)
-    if any(ch in spec for ch in "*?["):
-        return ImageSource(sorted(Path(p) for p in glob.glob(spec) if Path(p).suffix.lower() in IMAGE_SUFFIXES), spec)
+    images = image_files(spec)
+    if images is not None:
+        return ImageSource(images, spec)
     if not path.is_file():
         raise UserError(f"--source {spec}: no such file, folder or camera")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource([path], spec)
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return VideoSource(path)
     raise UserError(f"--source {spec}: unknown file type {path.suffix!r}; images: {', '.join(IMAGE_SUFFIXES)}, "

@@ -86,3 +86,25 @@ def digit_run(tmp_path_factory, digits_npz) -> Path:
                       head=HeadConfig(units=0), epochs=10, augment=0, limit=1500, overwrite=True))
     export(out, ExportOptions(quantize="int8", calib_size=64))
     return out
+
+
+class FakeModel:
+    """Just enough of edgetl.runtime.Model for app.run: every frame reads "a"."""
+
+    provider = "CPU"
+
+    def __init__(self):
+        from edgetl.runtime.card import ModelCard
+
+        self.card = ModelCard(task="classification", class_names=["a", "b"], input_shape=[32, 32, 3],
+                              color_order="bgr", backbone="vgg16", weights="none", backbone_input=[32, 32],
+                              feature_layer="block1_pool")
+
+    def warmup(self):
+        pass
+
+    def predict_batch(self, batch):
+        return np.tile(np.float32([[0.9, 0.1]]), (len(batch), 1))
+
+    def labels(self, outputs, k=1):
+        return [[("a", float(row[0]))] for row in outputs]

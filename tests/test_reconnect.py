@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from conftest import FakeModel
 from edgetl.runtime.errors import UserError
 from edgetl.runtime.overlay import draw
 from edgetl.runtime.camera import CameraSource
@@ -183,25 +184,10 @@ def test_app_run_ends_cleanly_when_the_camera_is_lost(tmp_path):
     import json
 
     from edgetl.runtime.app import run
-    from edgetl.runtime.card import ModelCard
-
-    class Model:
-        provider = "CPU"
-        card = ModelCard(task="classification", class_names=["a", "b"], input_shape=[32, 32, 3], color_order="bgr",
-                         backbone="vgg16", weights="none", backbone_input=[32, 32], feature_layer="block1_pool")
-
-        def warmup(self):
-            pass
-
-        def predict_batch(self, batch):
-            return np.tile(np.float32([[0.9, 0.1]]), (len(batch), 1))
-
-        def labels(self, outputs, k=1):
-            return [[("a", float(row[0]))] for row in outputs]
 
     fake = FlakyCamera(good_first=5, good_after=5, reopen_ok=1)  # 5 frames, one good reopen, 5 more, then gone
     out = tmp_path / "out.jsonl"
-    summary = run(Model(), "0", digits=False, show=False, jsonl=out, opener=fake, max_reconnects=2,
+    summary = run(FakeModel(), "0", digits=False, show=False, jsonl=out, opener=fake, max_reconnects=2,
                   backoff=0.01, max_backoff=0.02, poll=0.01)
     lines = out.read_text().splitlines()
     assert summary["frames"] == len(lines) and 2 <= len(lines) <= 10

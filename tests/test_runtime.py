@@ -79,8 +79,11 @@ def test_video_clip_digits_are_read_and_logged(digit_run, tmp_path):
     assert summary["frames"] == 20 and summary["provider"] == "CPU"
     records = [json.loads(line) for line in open(tmp_path / "out.jsonl")]
     assert [r["frame"] for r in records] == list(range(20))
-    det = next(d for r in records for d in r["detections"])
-    assert set(det) == {"box", "label", "score", "track"} and len(det["box"]) == 4 and 0 <= det["score"] <= 1
+    assert set(records[0]["detections"][0]) == {"box", "label", "score", "track"}
+    first = [d["track"] for d in records[0]["detections"]]
+    assert first == list(range(1, len(first) + 1)) and len(first) >= 3  # a new track per digit, left to right
+    for record in records[1:5]:  # the same sheet, shaken by the camera: every digit keeps its track
+        assert {d["track"] for d in record["detections"]} <= set(first)
     scores = score_clip(json.loads(clip.with_suffix(".json").read_text()), records)
     assert scores["digit_accuracy"] >= 0.8 and scores["detection_precision"] >= 0.8
     cap = cv2.VideoCapture(str(tmp_path / "annotated.mp4"))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import EDGETL, ROOT, write_shapes
+from conftest import EDGETL, ROOT, FakeModel, write_shapes
 from edgetl import __version__
 from edgetl.cli import app
 from edgetl.runtime import app as runtime_app
@@ -63,26 +63,6 @@ def fake_run(folder: Path, extra: dict | None = None) -> Path:
     for name, data in (extra or {}).items():
         (folder / name).write_bytes(data)
     return folder
-
-
-class FakeModel:
-    """Just enough of edgetl.runtime.Model for app.run: every frame reads "a"."""
-
-    provider = "CPU"
-
-    def __init__(self):
-        self.card = ModelCard(task="classification", class_names=["a", "b"], input_shape=[32, 32, 3],
-                              color_order="bgr", backbone="vgg16", weights="none", backbone_input=[32, 32],
-                              feature_layer="block1_pool")
-
-    def warmup(self):
-        pass
-
-    def predict_batch(self, batch):
-        return np.tile(np.float32([[0.9, 0.1]]), (len(batch), 1))
-
-    def labels(self, outputs, k=1):
-        return [[("a", float(row[0]))] for row in outputs]
 
 
 def crashing_process(after: int):
