@@ -223,11 +223,12 @@ def evaluate(
     split: str = typer.Option("test", help="Split to evaluate; falls back to train when the data has only that."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     device: str = typer.Option("cpu", help="For .onnx: auto, cpu, cuda or tensorrt."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Load a .keras with Lambda or custom layers (safe_mode off: its code runs). Only for files you made."),
 ):
     """Accuracy, per-class precision and recall and a confusion matrix on a dataset split."""
     from edgetl.evaluate import evaluate as run_evaluation, format_report
 
-    result = run_evaluation(model, data, split, device=device)
+    result = run_evaluation(model, data, split, device=device, trust_model=trust_model)
     typer.echo(json.dumps(result) if as_json else format_report(result))
 
 

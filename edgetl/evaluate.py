@@ -15,7 +15,7 @@ from edgetl.runtime.metrics import report
 log = logging.getLogger(__name__)
 
 
-def load_predictor(path: Path, device: str = "cpu") -> tuple[callable, ModelCard]:
+def load_predictor(path: Path, device: str = "cpu", trust_model: bool = False) -> tuple[callable, ModelCard]:
     """(predict(uint8 batch) -> outputs, card) for a run directory, .keras or .onnx file."""
     if path.suffix == ".onnx":
         from edgetl.runtime.model import Model
@@ -25,7 +25,7 @@ def load_predictor(path: Path, device: str = "cpu") -> tuple[callable, ModelCard
     from edgetl.rundir import load_run
     from edgetl.train import predict
 
-    keras_model, card = load_run(path)
+    keras_model, card = load_run(path, trust_model)
     return (lambda x: predict(keras_model, x)), card
 
 
@@ -109,9 +109,10 @@ def check_shape(card: ModelCard, x: np.ndarray, option: str, spec: str) -> None:
                     "(edgetl does not resize or convert it silently)")
 
 
-def evaluate(model_path: Path, data: str, split: str = "test", device: str = "cpu") -> dict:
+def evaluate(model_path: Path, data: str, split: str = "test", device: str = "cpu",
+             trust_model: bool = False) -> dict:
     check_values(data)
-    predict, card = load_predictor(Path(model_path), device)
+    predict, card = load_predictor(Path(model_path), device, trust_model)
     dataset = load_dataset(data, card.task, image_size=card.height)
     if split not in dataset.splits and set(dataset.splits) == {"train"}:
         split = "train"

@@ -36,6 +36,7 @@ class ExportOptions:
     opset: int = 17
     max_drop: float = 1.0
     out: Path | None = None
+    trust_model: bool = False  # load a .keras with Lambda/custom layers, safe_mode off (the user's own file)
 
 
 def samples(card: ModelCard, spec: str | None, calib_size: int,
@@ -171,7 +172,8 @@ def build(source: Path, options: ExportOptions, staging: Path) -> tuple[dict, li
         samples_first = card_path.is_file()  # bad data is named before TensorFlow loads
         if samples_first:
             calib, held = load_samples(ModelCard.load(card_path), options)
-        keras_model, card = timed(report, "load", load_run, source)  # a foreign model is refused for what it is
+        # a foreign model is refused for what it is
+        keras_model, card = timed(report, "load", load_run, source, options.trust_model)
         if not samples_first:
             calib, held = load_samples(card, options)
         float_path, stem = staging / "model.onnx", "model"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import shutil
 import zipfile
@@ -15,6 +16,8 @@ from edgetl.runtime.errors import UserError
 
 MODEL = "model.keras"
 CARD = "card.json"
+
+log = logging.getLogger(__name__)
 
 
 # What edgetl writes into a run folder: train's artifacts, export's ONNX files and report.
@@ -170,8 +173,12 @@ def find_model(path: Path) -> tuple[Path, Path]:
     return path, path.parent / CARD
 
 
-def load_keras(path: Path):
-    """Load a model we wrote: safe_mode on, Lambda and custom layers refused before deserialising."""
+def load_keras(path: Path, trust: bool = False):
+    """Load a model we wrote: safe_mode on, Lambda and custom layers refused before deserialising.
+
+    trust=True (`--trust-model`) is the user's explicit word that the file is theirs: safe_mode goes off,
+    so a Lambda layer's pickled code runs. Custom classes still need to be importable by Keras.
+    """
     from edgetl._deps import import_keras
 
     try:
@@ -181,18 +188,22 @@ def load_keras(path: Path):
         raise UserError(f"{path}: not a readable .keras model ({exc})") from None
     foreign = sorted({layer.get("class_name", "?") for layer in config.get("config", {}).get("layers", [])
                       if layer.get("class_name") == "Lambda" or layer.get("module") not in (None, "keras.layers")})
-    if foreign:
+    if foreign and not trust:
         raise UserError(f"{path}: contains {', '.join(foreign)} layer(s); edgetl loads only models built from "
-                        "built-in Keras layers (no Lambda or custom code)")
+                        "built-in Keras layers (no Lambda or custom code); pass --trust-model only if you "
+                        "wrote this file yourself (its code will run)")
+    if foreign:
+        log.warning("%s: --trust-model: loading %s layer(s) with safe_mode off; their code runs",
+                    path, ", ".join(foreign))
     keras = import_keras()
     try:
-        return keras.models.load_model(path, safe_mode=True, compile=False)
+        return keras.models.load_model(path, safe_mode=not trust, compile=False)
     except Exception as exc:
         raise UserError(f"{path}: could not load the model ({type(exc).__name__}: {exc})") from None
 
 
-def load_run(path: Path):
-    """(keras model, model card) from a run directory or .keras file."""
+def load_run(path: Path, trust: bool = False):
+    """(keras model, model card) from a run directory or .keras file; trust as in load_keras."""
     model_path, card_path = find_model(path)
-    model = load_keras(model_path)  # first: a foreign model is refused for what it is, card or not
+    model = load_keras(model_path, trust)  # first: a foreign model is refused for what it is, card or not
     return model, ModelCard.load(card_path)

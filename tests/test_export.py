@@ -205,6 +205,21 @@ def test_lambda_layers_are_refused(tmp_path):
     model.save(tmp_path / "model.keras")
     result = run_cli("export", tmp_path / "model.keras", timeout=120)
     assert result.returncode == 2 and "Lambda" in result.stderr and "Traceback" not in result.stderr
+    assert "--trust-model" in result.stderr
+
+
+def test_trust_model_loads_a_lambda_model_with_its_code(tmp_path):
+    from edgetl._deps import import_keras
+    from edgetl.rundir import load_keras
+
+    keras = import_keras()
+    inp = keras.Input((4,))
+    keras.Model(inp, keras.layers.Lambda(lambda t: t * 2 + 1)(inp)).save(tmp_path / "model.keras")
+    with pytest.raises(UserError, match="Lambda"):
+        load_keras(tmp_path / "model.keras")
+    model = load_keras(tmp_path / "model.keras", trust=True)
+    x = np.array([[0.0, 1.0, -2.0, 3.5]], np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), x * 2 + 1)
 
 
 def test_legacy_h5_is_refused(tmp_path):
@@ -261,3 +276,28 @@ def test_unwritable_out_on_the_cli_is_one_line(tiny_run, tmp_path):
     result = run_cli("export", tiny_run, "--out", out, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot create it" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_external_data_leaving_the_model_folder_is_refused(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.ones(4, np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], [weights])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.external_data_helper.set_external_data(proto.graph.initializer[0], location="../secret.bin")
+    proto.graph.initializer[0].data_location = TensorProto.EXTERNAL
+    proto.graph.initializer[0].ClearField("raw_data")
+    (tmp_path / "m").mkdir()
+    onnx.save(proto, tmp_path / "m" / "model.onnx")
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.ones(4, np.float32).tobytes())
+    before = secret.read_bytes()
+    for args in (("run", tmp_path / "m" / "model.onnx", "--source", tmp_path / "m"),
+                 ("export", tmp_path / "m" / "model.onnx", "--quantize", "int8")):
+        result = run_cli(*args, timeout=120)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "escapes" in result.stderr or "external data" in result.stderr, result.stderr
+    assert secret.read_bytes() == before
