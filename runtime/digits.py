@@ -20,9 +20,10 @@ MNIST_SIZE, MNIST_BOX = 28, 20
 class DigitFinderConfig:
     min_height: float = 0.04  # of the frame height
     max_height: float = 0.9
-    min_aspect: float = 0.08  # width / height: a "1" is thin
+    min_aspect: float = 0.05  # width / height: a "1" is thin
+    min_aspect_at_edge: float = 0.1
     max_aspect: float = 1.8
-    min_fill: float = 0.08  # ink pixels / box area
+    min_fill: float = 0.06  # ink pixels / box area
     max_fill: float = 1.0
     line_length: float = 0.25  # strokes longer than this fraction of the frame width are ruled lines
     split_aspect: float = 1.05  # wider than this (width / height): maybe touching digits, cut at a clear valley
@@ -32,6 +33,9 @@ class DigitFinderConfig:
     weak_mads: float = 5.0
     grow: int = 4  # px a stroke may extend beyond its strong pixels through faint ones
     ridge: float = 0.55  # a stroke pixel holds at least this fraction of the strongest ink within 3 px
+    busy_percentile: float = 95.0  # on a busy page (dense grid) the spread of ink is structure, not noise:
+    busy_strong: float = 1.5  # thresholds then stop at these multiples of that percentile
+    busy_weak: float = 1.0
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -108,8 +112,9 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     sample = ink[::4, ::4]
     median = float(np.median(sample))
     mad = float(np.median(np.abs(sample.astype(np.float32) - median))) + 1.0
-    weak = (ink > max(config.weak_floor, median + config.weak_mads * mad)).view(np.uint8)
-    strong = ink > max(config.strong_floor, median + config.strong_mads * mad)
+    busy = float(np.percentile(sample, config.busy_percentile))
+    weak = (ink > max(config.weak_floor, min(median + config.weak_mads * mad, config.busy_weak * busy))).view(np.uint8)
+    strong = ink > max(config.strong_floor, min(median + config.strong_mads * mad, config.busy_strong * busy))
     lines = line_mask(weak * np.uint8(255), config.line_length * w)
     if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
         weak = cv2.subtract(weak, lines // 255)
@@ -276,12 +281,18 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
 
 def split_at_bridges(box: list[int], mask: np.ndarray) -> list[list[int]]:
     """Digits that nearly touch are joined only by a thin bridge (blur, a pen that dragged): one
-    erosion parts them. Pieces under a third of the blob's height (the bar of a 5) do not count."""
+    erosion parts them. Pieces under a third of the blob's height (the bar of a 5) do not count, and
+    the pieces must stand side by side: a ring (a 0, a loop) broken at a thin point is one digit."""
     x, y, w, h = box
-    eroded = cv2.erode(mask[y:y + h, x:x + w], np.ones((3, 3), np.uint8))
+    blob = mask[y:y + h, x:x + w]
+    eroded = cv2.erode(blob, np.ones((3, 3), np.uint8))
+    if cv2.countNonZero(eroded) < 0.3 * cv2.countNonZero(blob):
+        return [box]  # thin strokes: erosion would break any stroke, not only a bridge
     n, _, stats, _ = cv2.connectedComponentsWithStats(eroded, connectivity=8)
     parts = sorted((int(px), int(py), int(pw), int(ph)) for px, py, pw, ph, _ in stats[1:] if ph >= h / 3)
-    if len(parts) < 2:
+    side_by_side = all(min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) < 0.3 * min(a[2], b[2])
+                       for a, b in zip(parts, parts[1:]))
+    if len(parts) < 2 or not side_by_side:
         return [box]
     return [[max(x, x + px - 1), max(y, y + py - 1), min(pw + 2, w - px + 1), min(ph + 2, h - py + 1)]
             for px, py, pw, ph in parts]
@@ -299,10 +310,14 @@ def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
            and not (b[2] > config.line_length * ink.shape[1] and b[2] > 2 * config.max_aspect * b[3])]
     boxes = []
     pieces = [piece for box in join_fragments(merge_stacked(raw, lines)) for piece in split_touching(box, mask, config)]
+    fw = ink.shape[1]
     for x, y, w, h in pieces:
         fill = cv2.countNonZero(mask[y:y + h, x:x + w]) / float(w * h)
+        at_edge = x == 0 or y == 0 or x + w == fw or y + h == fh
+        # a thin upright piece running off the frame is the end of a printed line (a margin), not a 1
+        min_aspect = config.min_aspect_at_edge if at_edge else config.min_aspect
         if (config.min_height * fh <= h <= config.max_height * fh
-                and config.min_aspect <= w / h <= config.max_aspect
+                and min_aspect <= w / h <= config.max_aspect
                 and config.min_fill <= fill <= config.max_fill):
             boxes.append([x, y, w, h])
     return boxes, ink, mask

@@ -181,7 +181,7 @@ def test_digits_crossing_dark_2px_printed_lines_are_found_whole(held_out):
     and the finder bridges the cuts and joins the pieces a line separated.
 
     Finder only, no model. Found at their box (IoU >= 0.5), 16 digits each, on the committed finder:
-    ruled 20/30/40 px 14, 15, 14; squared 30/40 px 8, 10 (before the bridging: 12, 12, 12; 9, 11; before
+    ruled 20/30/40 px 15, 15, 14; squared 30/40 px 10, 13 (the tree before: 14, 15, 14; 10, 13; before the bridging: 12, 12, 12; 9, 11; before
     the Hough line pass: 1-3, 0-5, 9-11; 0-2, 3-4). Squared paper with lines this dark is the open gap
     (goal: 90% everywhere); asserted: 13/16 on ruled pages and 7/16 on squared ones, as regression guards.
     """
@@ -408,9 +408,54 @@ def test_hard_desk_clip_through_the_cli(digit_run, held_out, tmp_path):
     scores = {flag: score_clip(truth, records[flag]) for flag in records}
     print({flag: {k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()} for flag, s in scores.items()})
     # regression guards, a little below today's (fixture model, this clip: 150 frames, 600 digits, 25 empty):
-    # digit_accuracy 0.542, detection_precision 0.862, frames_exact 0.34, false_on_empty 0, smoothed and per
-    # frame alike (fixture builds from earlier trees of the same day: 0.532-0.537 and 0.833-0.887)
+    # digit_accuracy 0.703, detection_precision 0.773, frames_exact 0.45, false_on_empty 0, smoothed and per
+    # frame alike. The finder before thresholds capped on busy pages and rings kept whole: 0.54-0.65 and
+    # 0.81-0.86 (the fixture's weak classifier misreads part of the digits it now finds).
     for s in scores.values():
         assert s["digits"] == 600 and s["empty_frames"] == 25
-        assert s["digit_accuracy"] >= 0.49 and s["detection_precision"] >= 0.80 and s["frames_exact"] >= 0.28
+        assert s["digit_accuracy"] >= 0.63 and s["detection_precision"] >= 0.72 and s["frames_exact"] >= 0.38
         assert s["false_on_empty"] <= 2
+
+
+def test_thin_wide_ring_and_thin_one_are_found_whole():
+    """A wide 0 whose pen thinned at two places (one erosion breaks the ring there into an upper and a lower
+    arc) stays one box, and a pencil-thin 1 (5 px wide, 86 tall: aspect 0.06) is found. Finder only.
+
+    Measured on the finder before this fix: the ring as two overlapping boxes [334, 224, 99, 67] and
+    [369, 190, 98, 67] (IoU with the ring < 0.5), the 1 dropped; now [334, 190, 133, 101] and [199, 199, 5, 86].
+    """
+    from edgetl.runtime.digits import find_digit_boxes
+
+    rng = np.random.default_rng(3)
+    page = paper(rng, kind="plain")
+    coverage = np.zeros((H, W), np.uint8)
+    cv2.ellipse(coverage, (400, 240), (64, 48), 0, 0, 360, 255, 3, cv2.LINE_AA)
+    for start in (200, 20):  # the pen thins over 40 degrees at two places
+        cv2.ellipse(coverage, (400, 240), (64, 48), 0, start, start + 40, 0, 3, cv2.LINE_AA)
+        cv2.ellipse(coverage, (400, 240), (64, 48), 0, start - 5, start + 45, 255, 1, cv2.LINE_AA)
+    cv2.line(coverage, (200, 200), (202, 283), 255, 2, cv2.LINE_AA)
+    page *= 1 - coverage.astype(np.float32)[..., None] / 255 * (1 - np.float32(BLACK_INK))
+    boxes = find_digit_boxes(film(page, rng, gain=0.6))[0]
+    ring, one = [334, 190, 133, 101], [199, 199, 5, 86]
+    assert max((iou(b, ring) for b in boxes), default=0) >= 0.8, boxes
+    assert max((iou(b, one) for b in boxes), default=0) >= 0.7, boxes
+    assert len(boxes) == 2, boxes
+
+
+def test_digits_on_a_dense_dark_grid_are_found(held_out):
+    """Squared paper with a 14 px pitch of dark 2 px lines, dim light: the grid fills a fifth of the page, so
+    the page's ink spread (median + k MAD) is the grid itself; thresholds stop at a multiple of the 95th
+    percentile instead. Finder only. Measured: 16/16 at their box; before the cap 0/16 (nothing passed the
+    threshold)."""
+    from edgetl.runtime.digits import find_digit_boxes
+
+    x, _ = held_out
+    found = 0
+    for p in range(4):
+        rng = np.random.default_rng(p)
+        page = paper(rng, kind="grid", pitch=14, width=2, strength=1.2, angle=rng.uniform(-3, 3))
+        boxes = [write(page, x[500 + 4 * p + k], 160 + 110 * k, int(rng.uniform(100, 300)), int(rng.uniform(60, 90)))
+                 for k in range(4)]
+        detected = find_digit_boxes(film(page, rng, gain=0.5))[0]
+        found += sum(max((iou(d, box) for d in detected), default=0.0) >= 0.5 for box in boxes)
+    assert found >= 14, f"{found}/16 digits found at their box on a dense dark grid"
