@@ -22,6 +22,7 @@ class DigitFinderConfig:
     max_height: float = 0.9
     min_aspect: float = 0.05  # width / height: a "1" is thin
     min_aspect_at_edge: float = 0.1
+    thin: float = 0.35  # width / height below which a piece may be a 1 or a piece of a printed line
     max_aspect: float = 1.8
     min_fill: float = 0.06  # ink pixels / box area
     max_fill: float = 1.0
@@ -329,9 +330,27 @@ def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
         min_aspect = config.min_aspect_at_edge if at_edge else config.min_aspect
         if (config.min_height * fh <= h <= config.max_height * fh
                 and min_aspect <= w / h <= config.max_aspect
-                and config.min_fill <= fill <= config.max_fill):
+                and config.min_fill <= fill <= config.max_fill
+                and not (w < config.thin * h and continues_beyond(ink, [x, y, w, h]))):
             boxes.append([x, y, w, h])
     return boxes, ink, mask
+
+
+def continues_beyond(ink: np.ndarray, box) -> bool:
+    """True when a thin upright piece goes on past its top or bottom end as about as dark a stroke: a piece of a
+    printed line (a margin the line search missed), not a 1, which has paper above and below it.
+
+    A ruled line across a 1's end adds ink to only a few rows of the strip, not most of them.
+    """
+    x, y, w, h = box
+    peak = float(ink[y:y + h, x:x + w].max())
+    reach, side = max(6, h // 3), max(3, w // 2)
+    x0, x1 = max(0, x - side), x + w + side
+    for top, bottom in ((y - reach, y), (y + h, y + h + reach)):
+        strip = ink[max(0, top):max(0, bottom), x0:x1]
+        if len(strip) >= reach // 2 and np.count_nonzero(strip.max(axis=1) >= 0.5 * peak) >= 0.8 * len(strip):
+            return True
+    return False
 
 
 def mnist_crop(ink: np.ndarray, box) -> np.ndarray:

@@ -459,3 +459,20 @@ def test_digits_on_a_dense_dark_grid_are_found(held_out):
         detected = find_digit_boxes(film(page, rng, gain=0.5))[0]
         found += sum(max((iou(d, box) for d in detected), default=0.0) >= 0.5 for box in boxes)
     assert found >= 14, f"{found}/16 digits found at their box on a dense dark grid"
+
+
+def test_a_piece_of_a_longer_line_is_not_a_one():
+    """continues_beyond: a thin box whose stroke goes on past its end is part of a printed line (a margin the
+    line search missed: 3 in 600 tune frames read as 1s at 0.99 before this check); a 1 with paper above and
+    below, or touching a ruled line at its ends, is not."""
+    from edgetl.runtime.digits import continues_beyond
+
+    ink = np.zeros((H, W), np.uint8)
+    cv2.line(ink, (100, 0), (112, 479), 120, 3)  # a slanted margin, the box holds a piece of it
+    cv2.line(ink, (300, 200), (302, 280), 140, 4)  # a 1
+    for y in (196, 284):  # ruled lines through the 1's ends
+        cv2.line(ink, (0, y), (W - 1, y), 90, 2)
+    cv2.line(ink, (500, 100), (501, 180), 140, 4)  # a 1 alone
+    assert continues_beyond(ink, [102, 150, 8, 80])
+    assert not continues_beyond(ink, [298, 198, 8, 84])
+    assert not continues_beyond(ink, [498, 98, 6, 84])
