@@ -39,7 +39,7 @@ class ModelCard:
     normalization: str = "in-graph: gray->3 channels, resize, caffe BGR mean subtraction"
     digits: bool = False  # True when the model reads handwritten digits (MNIST style, white on black)
     reject_class: str | None = None  # a class meaning "not a digit": the runtime drops boxes it is sure of
-    reject_threshold: float = 0.9  # ... sure: its probability at least this (calibrated in bench/writers.py)
+    reject_threshold: float = 0.99  # ... sure: its probability at least this (chosen on the tune clips and writers TUNE)
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantization: str | None = None
