@@ -232,9 +232,10 @@ def evaluate(
     typer.echo(json.dumps(result) if as_json else format_report(result))
 
 
-from edgetl import cli_export, cli_inspect, cli_run  # noqa: E402  (registers those commands)
+from edgetl import cli_benchmark, cli_export, cli_inspect, cli_run  # noqa: E402  (registers those commands)
 
 cli_export.register(app, friendly)
+cli_benchmark.register(app, friendly)
 cli_inspect.register(app, friendly)
 cli_run.register(app, friendly)
 
