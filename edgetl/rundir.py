@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # What edgetl writes into a run folder: train's artifacts, export's ONNX files and report.
 RUN_FILES = {MODEL, CARD, "history.csv", "curves.png", "confusion.png", "metrics.json", "skipped.txt",
-             "export.json"}
+             "export.json", "benchmark.json"}
 RUN_SUFFIXES = (".onnx",)
 
 
