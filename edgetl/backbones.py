@@ -1,8 +1,13 @@
-"""Backbone registry: a name maps to a constructor and its weight sources. Adding one is one entry."""
+"""Backbone registry: a name maps to a Keras application, its preprocessing, cut points and weight sources.
+
+Adding one is one entry. Every backbone reaches edgetl's graph the same way (see edgetl.model): uint8 BGR
+pixels in, the backbone's own preprocessing as built-in Keras layers, then the backbone cut into units at
+points where one tensor carries everything (so a frozen prefix can be cached and the rest fine-tuned).
+"""
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -13,25 +18,57 @@ from edgetl.runtime.errors import UserError
 CAFFE_BGR_MEAN = [103.939, 116.779, 123.68]
 NAMED_WEIGHTS = ("imagenet", "hed-bsds500", "none")
 
+# What each preprocessing does to 0..255 pixels, as the card says it; the keys are the modes of
+# keras.applications.imagenet_utils.preprocess_input that the in-graph layers reproduce (tests/test_backbone.py).
+PREPROCESSING = {
+    "caffe": "caffe: BGR, ImageNet mean subtracted per channel, no scaling",
+    "tf": "tf: scaled to [-1, 1] (x / 127.5 - 1)",
+    "torch": "torch: x / 255, ImageNet mean and std per channel (EfficientNet's own stem layers)",
+}
+
 
 @dataclass(frozen=True)
 class Backbone:
     name: str
-    build: Callable  # (keras, size, imagenet: bool) -> keras.Model (no top) on (size, size, 3) caffe input
-    feature_layers: tuple[str, ...]  # valid cut points, shallow to deep
-    min_size: int
-    offline_weights: dict[str, Callable]  # weights name -> loader(model)
+    application: str  # the keras.applications constructor
+    module: str  # the keras.applications module whose preprocess_input the in-graph layers reproduce
+    # cut points, shallow to deep -> backbone layers up to and including each (what --freeze counts);
+    # the last is the backbone's output and the default cut, except for vgg16 (by input size)
+    feature_layers: dict[str, int]
+    # per cut point: the smallest --freeze that leaves no layer with weights to train up to it (BatchNorm
+    # layers never train), i.e. fine-tunes nothing
+    frozen_all: dict[str, int]
+    min_size: int  # Keras's own minimum input side
+    preprocessing: str  # a key of PREPROCESSING
+    rgb: bool  # the ImageNet weights expect RGB: the first conv's input channels are reordered for BGR input
+    weights_file: str  # what Keras downloads for --weights imagenet (named when it cannot)
+    head_units: int | None = None  # default Dense units; None: by input size (edgetl.config.resolve_units)
+    head_pool: str | None = None  # default pooling; None: flatten small maps, average big ones
+    offline_weights: dict[str, Callable] = field(default_factory=dict)  # weights name -> loader(model)
+    first_layer: str | None = None  # the layers before it are preprocessing (EfficientNet's rescaling, normalization)
+
+    @property
+    def output_layer(self) -> str:
+        return list(self.feature_layers)[-1]
+
+    def describe_preprocessing(self) -> str:
+        colour = "BGR input; the first conv's input channels reordered from RGB" if self.rgb else "BGR input"
+        return f"in-graph: gray->3 channels, resize, {PREPROCESSING[self.preprocessing]}; {colour}"
 
 
-def build_vgg16(keras, size: int, imagenet: bool):
+def build_application(keras, backbone: Backbone, size: int, imagenet: bool):
+    """keras.applications.<application>(include_top=False) at ``size``; Keras downloads ImageNet weights itself."""
+    constructor = getattr(keras.applications, backbone.application)
     try:
-        return keras.applications.VGG16(weights="imagenet" if imagenet else None, include_top=False,
-                                        input_shape=(size, size, 3))
+        return constructor(weights="imagenet" if imagenet else None, include_top=False, input_shape=(size, size, 3))
     except Exception as exc:  # keras raises plain Exceptions for URL/HTTP failures
+        if not imagenet:
+            raise
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise UserError(f"--weights imagenet: could not download the VGG16 ImageNet weights ({reason}); "
-                        "offline? Use --weights hed-bsds500 (packaged), none, or a path to "
-                        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5") from None
+        offline = "".join(f"{name} (packaged), " for name in backbone.offline_weights)
+        raise UserError(f"--weights imagenet: could not download the {backbone.application} ImageNet weights "
+                        f"({reason}); offline? Use --weights {offline}none, or a path to "
+                        f"{backbone.weights_file}") from None
 
 
 def hed_weights_file() -> Path:
@@ -67,13 +104,55 @@ def load_hed_into_vgg16(model) -> None:
         layer.set_weights(weights)
 
 
+def _counts(names: str, counts: str) -> dict[str, int]:
+    return dict(zip(names.split(), map(int, counts.split())))
+
+
+# Layer counts are checked against Keras by tests/test_backbone.py (test_layer_tables_match_keras).
 BACKBONES = {
     "vgg16": Backbone(
-        name="vgg16",
-        build=build_vgg16,
-        feature_layers=("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool"),
-        min_size=32,
+        name="vgg16", application="VGG16", module="vgg16",
+        feature_layers=_counts("block1_pool block2_pool block3_pool block4_pool block5_pool", "3 6 10 14 18"),
+        frozen_all=_counts("block1_pool block2_pool block3_pool block4_pool block5_pool", "2 5 9 13 17"),
+        min_size=32, preprocessing="caffe", rgb=False,
+        weights_file="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
         offline_weights={"hed-bsds500": load_hed_into_vgg16},
+    ),
+    "inceptionv3": Backbone(
+        name="inceptionv3", application="InceptionV3", module="inception_v3",
+        feature_layers=_counts("mixed0 mixed1 mixed2 mixed3 mixed4 mixed5 mixed6 mixed7 mixed8 mixed9 mixed10",
+                               "40 63 86 100 132 164 196 228 248 279 310"),
+        frozen_all=_counts("mixed0 mixed1 mixed2 mixed3 mixed4 mixed5 mixed6 mixed7 mixed8 mixed9 mixed10",
+                           "31 54 77 94 123 155 187 219 242 268 299"),
+        min_size=75, preprocessing="tf", rgb=True, head_units=1024, head_pool="avg",
+        weights_file="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
+    "mobilenetv2": Backbone(
+        name="mobilenetv2", application="MobileNetV2", module="mobilenet_v2",
+        feature_layers=_counts("expanded_conv_project_BN block_2_add block_5_add block_9_add block_12_add "
+                               "block_15_add block_16_project_BN out_relu", "8 26 53 89 115 142 150 153"),
+        frozen_all=_counts("expanded_conv_project_BN block_2_add block_5_add block_9_add block_12_add "
+                           "block_15_add block_16_project_BN out_relu", "7 24 51 87 113 140 149 151"),
+        min_size=32, preprocessing="tf", rgb=True, head_units=256, head_pool="avg",
+        weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+    ),
+    "efficientnetb0": Backbone(
+        name="efficientnetb0", application="EfficientNetB0", module="efficientnet",
+        feature_layers=_counts("block1a_project_bn block2b_add block3b_add block4c_add block5c_add block6d_add "
+                               "block7a_project_bn top_activation", "14 43 72 116 159 218 231 234"),
+        frozen_all=_counts("block1a_project_bn block2b_add block3b_add block4c_add block5c_add block6d_add "
+                           "block7a_project_bn top_activation", "13 40 69 113 156 215 230 232"),
+        min_size=32, preprocessing="torch", rgb=True, head_units=256, head_pool="avg", first_layer="stem_conv_pad",
+        weights_file="efficientnetb0_notop.h5",
+    ),
+    "resnet50": Backbone(
+        name="resnet50", application="ResNet50", module="resnet",
+        feature_layers=_counts("pool1_pool conv2_block3_out conv3_block4_out conv4_block6_out conv5_block3_out",
+                               "6 38 80 142 174"),
+        frozen_all=_counts("pool1_pool conv2_block3_out conv3_block4_out conv4_block6_out conv5_block3_out",
+                           "2 35 77 139 171"),
+        min_size=32, preprocessing="caffe", rgb=False, head_units=256, head_pool="avg",
+        weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
     ),
 }
 
@@ -89,8 +168,14 @@ def check_weights(backbone: Backbone, weights: str) -> None:
         return
     path = Path(weights)
     if path.suffix not in (".h5", ".weights.h5") and not path.name.endswith(".weights.h5"):
-        raise UserError(f"--weights {weights}: unknown; valid: imagenet, "
-                        f"{', '.join(backbone.offline_weights)}, none, or a path to a Keras weights .h5 file")
+        others = [name for name, b in BACKBONES.items() if weights in b.offline_weights]
+        if others:
+            raise UserError(f"--weights {weights}: holds {', '.join(others)} weights, not {backbone.name}; valid for "
+                            f"{backbone.name}: {', '.join(['imagenet', *backbone.offline_weights, 'none'])}, or a "
+                            "path to a Keras weights .h5 file")
+        raise UserError(f"--weights {weights}: unknown; valid: "
+                        f"{', '.join(['imagenet', *backbone.offline_weights, 'none'])}, or a path to a Keras weights "
+                        ".h5 file")
     if not path.is_file():
         raise UserError(f"--weights {weights}: no such file")
 
@@ -98,7 +183,7 @@ def check_weights(backbone: Backbone, weights: str) -> None:
 def pretrained(keras, backbone: Backbone, weights: str, size: int):
     """The backbone at ``size`` with ``weights`` loaded."""
     check_weights(backbone, weights)
-    model = backbone.build(keras, size, imagenet=weights == "imagenet")
+    model = build_application(keras, backbone, size, imagenet=weights == "imagenet")
     if weights in backbone.offline_weights:
         backbone.offline_weights[weights](model)
     elif weights not in ("imagenet", "none"):

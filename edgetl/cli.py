@@ -172,7 +172,7 @@ def train(
     data: str = typer.Option("mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist, a .npz file, or an image folder."),
     out: Path = typer.Option(Path("runs/train"), help="Run directory to create."),
     task: Task = typer.Option(Task.classification, help="classification or regression (a .npz with x, y values)."),
-    backbone: str = typer.Option("vgg16", help="Backbone name."),
+    backbone: str = typer.Option("vgg16", help="vgg16, inceptionv3 (>= 75 px), mobilenetv2, efficientnetb0 or resnet50 (>= 32 px); each brings its own preprocessing, --feature-layer choices and default head."),
     weights: str = typer.Option("imagenet", help="imagenet (download), hed-bsds500 (packaged, offline), none, or a weights .h5 path."),
     input_size: Optional[int] = typer.Option(None, help="Side the backbone sees (>= 32). Default: 48 for images up to 32 px, else the image size (128 for folders)."),
     fit: Fit = typer.Option(Fit.resize, help="How smaller images reach --input-size: resize (upsample) or pad."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgetl.backbones import get_backbone
 from edgetl.model import HeadConfig
 
 SMALL_IMAGE = 32  # images up to this size are upsampled to DIGIT_INPUT_SIZE
@@ -24,9 +25,9 @@ class TrainConfig:
     task: str = "classification"
     backbone: str = "vgg16"
     weights: str = "imagenet"
-    input_size: int | None = None  # None: 48 for images up to 32 px, else the image size
+    input_size: int | None = None  # None: 48 for images up to 32 px, else the image size; >= the backbone's minimum
     fit: str = "resize"  # how images smaller than input_size reach it: "resize" or "pad"
-    feature_layer: str | None = None  # None: block3_pool up to 64 px, else block5_pool
+    feature_layer: str | None = None  # None: the backbone's output (vgg16: block3_pool up to 64 px, else block5_pool)
     head: HeadConfig = field(default_factory=HeadConfig)
     epochs: int = 40
     lr: float = 1e-3
@@ -54,16 +55,22 @@ def resolve_input_size(config: TrainConfig, image_shape) -> int:
     if config.input_size is not None:
         return config.input_size
     side = max(image_shape[0], image_shape[1])
-    return DIGIT_INPUT_SIZE if side <= SMALL_IMAGE else side
+    return max(DIGIT_INPUT_SIZE if side <= SMALL_IMAGE else side, get_backbone(config.backbone).min_size)
 
 
 def resolve_feature_layer(config: TrainConfig, input_size: int) -> str:
     if config.feature_layer is not None:
         return config.feature_layer
+    backbone = get_backbone(config.backbone)
+    if backbone.name != "vgg16":
+        return backbone.output_layer
     return SMALL_INPUT_FEATURES if input_size <= 64 else LARGE_INPUT_FEATURES
 
 
 def resolve_units(config: TrainConfig, input_size: int) -> int:
     if config.head.units is not None:
         return config.head.units
+    backbone = get_backbone(config.backbone)
+    if backbone.head_units is not None:
+        return backbone.head_units
     return SMALL_INPUT_UNITS if input_size <= 64 else LARGE_INPUT_UNITS

@@ -36,9 +36,6 @@ log = logging.getLogger(__name__)
 def validate(config: TrainConfig, image_shape=None) -> None:
     """Everything that can be checked before loading data or TensorFlow (with ``image_shape``: the checks that
     need the data's image size, made once it is loaded, still before TensorFlow)."""
-    # layers of each backbone up to and including each cut point (what --freeze counts)
-    layers_up_to = {"vgg16": {"block1_pool": 3, "block2_pool": 6, "block3_pool": 10, "block4_pool": 14,
-                              "block5_pool": 18}}
     max_input_size, max_units = 1024, 16384
     backbone = get_backbone(config.backbone)
     if image_shape is None:
@@ -72,6 +69,11 @@ def validate(config: TrainConfig, image_shape=None) -> None:
             raise UserError(f"--units {config.head.units}: at most {max_units} (a wider head only overfits and "
                             "may not fit in memory)")
         if config.input_size is not None:
+            if isinstance(config.input_size, int) and not isinstance(config.input_size, bool) and \
+                    0 < config.input_size < backbone.min_size:
+                raise UserError(f"--input-size {config.input_size}: {backbone.name} needs at least "
+                                f"{backbone.min_size} px (Keras's minimum for it); valid: "
+                                f"{backbone.min_size}..{max_input_size}")
             if not isinstance(config.input_size, int) or not backbone.min_size <= config.input_size <= max_input_size:
                 raise UserError(f"--input-size {config.input_size}: {backbone.name} needs at least "
                                 f"{backbone.min_size} px and edgetl allows at most {max_input_size} px "
@@ -96,13 +98,15 @@ def validate(config: TrainConfig, image_shape=None) -> None:
             raise UserError(f"--fit pad: images are {image_shape[0]}x{image_shape[1]}, larger than --input-size "
                             f"{size}; use --fit resize or --input-size {max(image_shape[:2])}")
     if config.freeze is not None:
-        counts = layers_up_to.get(backbone.name, {})
-        most = counts.get(feature_layer) if feature_layer else max(counts.values(), default=None)
+        # --freeze counts the backbone's layers after its input, as Keras lists them (base_model.layers[1:N + 1])
+        cut_at = feature_layer if feature_layer in backbone.feature_layers else backbone.output_layer
+        most, nothing = backbone.feature_layers[cut_at], backbone.frozen_all[cut_at]
         if isinstance(config.freeze, bool) or not isinstance(config.freeze, int) or config.freeze < 0 or \
-                (most is not None and config.freeze > most):
+                config.freeze > most:
             cut = f" cut after {feature_layer}" if feature_layer else ""
             raise UserError(f"--freeze {config.freeze}: valid: 0..{most} (the {backbone.name} backbone{cut} has "
-                            f"{most} layers; {most} fine-tunes nothing)")
+                            f"{most} layers; {nothing} or more freezes every layer with weights: fine-tunes "
+                            "nothing)")
     if image_shape is None:
         check_out_dir(Path(config.out), config.overwrite, config.data)
         from edgetl.evaluate import nonfinite_arrays
@@ -150,10 +154,11 @@ def split_data(dataset: Dataset, config: TrainConfig):
 
 
 def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, stage: str, lr: float,
-               epochs: int) -> list[dict]:
-    """Compute the prefix output once, then fit the layers after ``cut`` on it."""
+               epochs: int, frozen: int | None = None) -> list[dict]:
+    """Compute the prefix output once, then fit the layers after ``cut`` on it (but the first ``frozen``
+    backbone layers, and BatchNorm layers, which stay frozen in inference mode)."""
     (x_train, y_train), (x_val, y_val) = train, val
-    chain.set_trainable_from(cut)
+    chain.set_trainable_from(cut, frozen)
     prefix = chain.prefix(cut)
     feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed)
     y_rep = np.tile(y_train, 1 + config.augment)
@@ -191,17 +196,23 @@ def train(config: TrainConfig) -> Path:
     input_size = resolve_input_size(config, dataset.image_shape)
     feature_layer = resolve_feature_layer(config, input_size)
     backbone = get_backbone(config.backbone)
+    fine_tune = config.freeze is not None and config.freeze < backbone.frozen_all[feature_layer]
+    if config.freeze is not None and not fine_tune:
+        log.warning("--freeze %d freezes every %s layer with weights up to %s (BatchNorm layers never train): "
+                    "nothing to fine-tune, only the head is trained; --freeze %d or less fine-tunes",
+                    config.freeze, backbone.name, feature_layer, backbone.frozen_all[feature_layer] - 1)
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     n_out = 1 if config.task == "regression" else len(class_names)
-    head = dataclasses.replace(config.head, units=resolve_units(config, input_size))
+    head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
+                               pool=config.head.pool or backbone.head_pool)
     chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
                         feature_layer, n_out, config.task, head)
     history = fit_suffix(keras, chain, chain.cut_after_frozen(chain.n_backbone), train_set, val_set, config,
                          "head", config.lr, config.epochs)
-    if config.freeze is not None and config.freeze < chain.n_backbone:
+    if fine_tune:
         history += fit_suffix(keras, chain, chain.cut_after_frozen(config.freeze), train_set, val_set, config,
-                              "fine-tune", config.fine_tune_lr, config.fine_tune_epochs)
+                              "fine-tune", config.fine_tune_lr, config.fine_tune_epochs, config.freeze)
     model = chain.model()
     metrics = {"val": report(config.task, val_set[1], predict(model, val_set[0]), class_names)}
     if "test" in dataset.splits:
@@ -219,11 +230,12 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
     return ModelCard(
         task=config.task, class_names=class_names, input_shape=list(dataset.image_shape),
         color_order=dataset.color_order, backbone=config.backbone, weights=config.weights,
+        normalization=get_backbone(config.backbone).describe_preprocessing(),
         backbone_input=[input_size, input_size], feature_layer=feature_layer, digits=dataset.digits,
         reject_class=REJECT_CLASS if REJECT_CLASS in class_names else None,
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
                   "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
-                  "desk": config.desk,
+                  "desk": config.desk, "preprocessing": get_backbone(config.backbone).preprocessing,
                   "head": dataclasses.asdict(head)},
     )
