@@ -1,5 +1,8 @@
 """Frame sources: camera index, video file, image file, folder or glob of images, rtsp/http URL.
 
+A video file or images played with ``loop=True`` start again from the first frame when they end (until
+--max-frames or Ctrl-C); frame indices keep increasing across the loops.
+
 A camera (or stream) is read by a thread that keeps only the newest frame, so a slow consumer never
 builds up lag; a camera that stops delivering is reopened with exponential back-off, a bounded number of
 times in a row, then the stream ends (runtime/camera.py).
@@ -81,12 +84,26 @@ class Frame:
     name: str  # file name for images, "" for streams
 
 
-def open_source(spec: str, check_roi=None, **camera_options) -> "FrameSource":
+def is_live(spec: str) -> bool:
+    """A camera index or a stream URL (as opposed to a file, folder or glob)."""
+    return spec.isdigit() or spec.lower().startswith(URL_SCHEMES)
+
+
+def check_loop(spec: str) -> None:
+    """--loop replays files; a camera or stream has no start to go back to."""
+    if is_live(spec):
+        what = "a camera" if spec.isdigit() else "a stream"
+        raise UserError(f"--loop: --source {redact(spec)} is {what}, which cannot be replayed; "
+                        "--loop is for a video file or images")
+
+
+def open_source(spec: str, check_roi=None, loop: bool = False, **camera_options) -> "FrameSource":
     """The right source for SRC; anything else (other FFmpeg protocols included) is refused.
 
     ``check_roi``: an X,Y,W,H region every frame must contain (edgetl run --roi), checked on the first frame.
+    ``loop``: a video file or images start again when they end (a camera or stream is refused).
     """
-    source = select_source(spec, **camera_options)
+    source = select_source(spec, loop=loop, **camera_options)
     if check_roi is not None:
         source.frames = roi_checked(source.frames, list(check_roi), spec)
     return source
@@ -94,7 +111,7 @@ def open_source(spec: str, check_roi=None, **camera_options) -> "FrameSource":
 
 def image_files(spec: str) -> list[Path] | None:
     """The images SRC names (listed, not opened): a folder, a glob or one image file; None for anything else."""
-    if spec.isdigit() or spec.lower().startswith(URL_SCHEMES):
+    if is_live(spec):
         return None
     path = Path(spec)
     if path.is_dir():
@@ -106,9 +123,11 @@ def image_files(spec: str) -> list[Path] | None:
     return None
 
 
-def select_source(spec: str, **camera_options) -> "FrameSource":
+def select_source(spec: str, loop: bool = False, **camera_options) -> "FrameSource":
     from .camera import CameraSource  # the camera module builds on this one
 
+    if loop:
+        check_loop(spec)
     if spec.isdigit():
         return CameraSource(int(spec), **camera_options)
     if spec.lower().startswith(URL_SCHEMES):
@@ -119,11 +138,11 @@ def select_source(spec: str, **camera_options) -> "FrameSource":
     path = Path(spec)
     images = image_files(spec)
     if images is not None:
-        return ImageSource(images, spec)
+        return ImageSource(images, spec, loop=loop)
     if not path.is_file():
         raise UserError(f"--source {spec}: no such file, folder or camera")
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        return VideoSource(path)
+        return VideoSource(path, loop=loop)
     raise UserError(f"--source {spec}: unknown file type {path.suffix!r}; images: {', '.join(IMAGE_SUFFIXES)}, "
                     f"videos: {', '.join(VIDEO_SUFFIXES)}")
 
@@ -145,42 +164,71 @@ class FrameSource:
 
 
 class ImageSource(FrameSource):
-    def __init__(self, files: list[Path], spec: str):
+    def __init__(self, files: list[Path], spec: str, loop: bool = False):
         if not files:
             raise UserError(f"--source {spec}: no JPEG, PNG or BMP images found")
         self.files = files
+        self.loop = loop
 
     def frames(self) -> Iterator[Frame]:
-        for i, path in enumerate(self.files):
-            image = read_image(path)
-            if image is None:
-                self.skipped += 1
-                log.warning("skipped %s: not a readable image", path)
-                continue
-            yield Frame(i, image, path.name)
+        index, first_pass = 0, True
+        while True:
+            read = 0
+            for path in self.files:
+                image = read_image(path)
+                index += 1
+                if image is None:
+                    self.skipped += 1
+                    if first_pass:  # once, not once a loop
+                        log.warning("skipped %s: not a readable image", path)
+                    continue
+                read += 1
+                yield Frame(index - 1, image, path.name)
+            if not self.loop or not read:  # a pass with nothing readable would loop for ever
+                return
+            first_pass = False
 
 
 class VideoSource(FrameSource):
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, loop: bool = False):
         self.path = path
+        self.loop = loop
         self.capture = cv2.VideoCapture(str(path))
         if not self.capture.isOpened():
             raise UserError(f"--source {path}: OpenCV cannot open this video (codec or file broken?)")
         self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
         self.total = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.loops = 0  # times it went back to the start
+
+    def rewind(self) -> bool:
+        """Back to the first frame: seek, or reopen the file when seeking fails; False when neither works."""
+        try:
+            if self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0) and int(self.capture.get(cv2.CAP_PROP_POS_FRAMES)) == 0:
+                return True
+        except cv2.error:
+            pass
+        self.capture.release()
+        self.capture = cv2.VideoCapture(str(self.path))
+        return self.capture.isOpened()
 
     def frames(self) -> Iterator[Frame]:
-        index, bad_run = 0, 0
+        index, bad_run, read = 0, 0, 0  # read: good frames since the last (re)start
         while True:
             ok, image = self.capture.read()
             if ok and image is not None:
                 bad_run = 0
+                read += 1
                 yield Frame(index, image, "")
                 index += 1
                 continue
             position = int(self.capture.get(cv2.CAP_PROP_POS_FRAMES))
             if position >= self.total or bad_run >= MAX_CORRUPT_FRAMES:
-                return  # the end (or too many broken frames in a row)
+                # the end (or too many broken frames in a row); a pass with no good frame would loop for ever
+                if not self.loop or not read or not self.rewind():
+                    return
+                self.loops += 1
+                bad_run, read = 0, 0
+                continue
             self.skipped += 1
             bad_run += 1
             index += 1

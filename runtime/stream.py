@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -76,15 +78,25 @@ def digit_batch(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]
     return crops[..., None], boxes
 
 
-def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score: float = 0.5,
-              top_k: int = 1, tracker: Tracker | None = None) -> tuple[list[Detection], dict[str, float]]:
-    """Detections for one frame, and the preprocess/infer times in ms. One batched call per frame."""
+def prepare(model: Model, image: np.ndarray, digits: bool, roi=None) -> tuple[np.ndarray, list, float]:
+    """(model input batch, boxes, ms it took): the digits found and cut out, or the frame's ROI."""
     t0 = time.perf_counter()
     batch, boxes = digit_batch(model, image, roi) if digits else whole_frame(model, image, roi)
+    return batch, boxes, (time.perf_counter() - t0) * 1e3
+
+
+def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score: float = 0.5,
+              top_k: int = 1, tracker: Tracker | None = None,
+              prepared: tuple | None = None) -> tuple[list[Detection], dict[str, float]]:
+    """Detections for one frame, and the preprocess/infer times in ms. One batched call per frame.
+
+    ``prepared``: what ``prepare`` returned for this frame, when it ran elsewhere (see ``process``).
+    """
+    batch, boxes, preprocess_ms = prepared or prepare(model, image, digits, roi)
     t1 = time.perf_counter()
     outputs = model.predict_batch(batch) if len(batch) else np.zeros((0, len(model.card.class_names)))
     t2 = time.perf_counter()
-    timings = {"preprocess": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3}
+    timings = {"preprocess": preprocess_ms, "infer": (t2 - t1) * 1e3}
     if digits and model.card.task == "classification":
         return digit_detections(model, boxes, outputs, min_score, tracker), timings
     detections = []
@@ -137,33 +149,59 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
     frames = source.frames()
     tracker = Tracker() if smooth and digits and not getattr(source, "files", None) else None
     count = 0
-    while max_frames is None or count < max_frames:
-        t0 = time.perf_counter()
-        frame = next(frames, None)
-        if frame is None:
-            return
-        read_ms = (time.perf_counter() - t0) * 1e3
-        detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k, tracker)
-        yield FrameResult(frame.index, frame.name, frame.image, detections, {"read": read_ms, **timings})
-        count += 1
+    # The next frame's digits are found on a second thread while the model reads this frame's: OpenCV and
+    # onnxruntime both release the GIL, so on 2 cores the two overlap. Frames are still read, classified,
+    # tracked and yielded in order by this thread; only the pure finding step runs on the other.
+    with ThreadPoolExecutor(1, thread_name_prefix="edgetl-find") as finder:
+        pending = None  # (frame, read ms, future of prepare)
+        while max_frames is None or count < max_frames:
+            if pending is None:
+                pending = read_and_prepare(frames, finder, model, digits, roi)
+                if pending is None:
+                    return
+            frame, read_ms, future = pending
+            pending = None
+            if max_frames is None or count + 1 < max_frames:
+                pending = read_and_prepare(frames, finder, model, digits, roi)
+            detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k, tracker,
+                                            prepared=future.result())
+            yield FrameResult(frame.index, frame.name, frame.image, detections, {"read": read_ms, **timings})
+            count += 1
+            if pending is None and (max_frames is None or count < max_frames):
+                return  # the source ended
+
+
+def read_and_prepare(frames, finder: ThreadPoolExecutor, model: Model, digits: bool, roi):
+    """(next frame, ms to read it, its ``prepare`` started on ``finder``), or None at the end of the source."""
+    t0 = time.perf_counter()
+    frame = next(frames, None)
+    if frame is None:
+        return None
+    return frame, (time.perf_counter() - t0) * 1e3, finder.submit(prepare, model, frame.image, digits, roi)
+
+
+LATENCY_WINDOW = 10_000  # frames the latency percentiles cover: memory stays flat however long a run lasts
 
 
 @dataclass
 class Summary:
-    latencies: list[float] = field(default_factory=list)
+    latencies: deque = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))  # the newest frames' ms
     detections: int = 0
+    frames: int = 0
     started: float = field(default_factory=time.perf_counter)
 
     def add(self, result: FrameResult) -> None:
         self.latencies.append(result.latency_ms)
+        self.frames += 1
         self.detections += len(result.detections)
 
     def fps(self) -> float:
         elapsed = time.perf_counter() - self.started
-        return len(self.latencies) / elapsed if elapsed > 0 else 0.0
+        return self.frames / elapsed if elapsed > 0 else 0.0
 
     def to_dict(self) -> dict:
+        """Percentiles over the last LATENCY_WINDOW frames (every frame in a shorter run)."""
         lat = np.asarray(self.latencies or [0.0])
-        return {"frames": len(self.latencies), "detections": self.detections, "fps": round(self.fps(), 1),
+        return {"frames": self.frames, "detections": self.detections, "fps": round(self.fps(), 1),
                 "latency_p50_ms": round(float(np.percentile(lat, 50)), 3),
                 "latency_p95_ms": round(float(np.percentile(lat, 95)), 3)}
