@@ -1,3 +1,3 @@
-from edgetl.cli import main
+from edgetl._entry import main
 
 main()

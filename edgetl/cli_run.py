@@ -69,32 +69,50 @@ def register(app: typer.Typer, friendly) -> None:
         device: Device = typer.Option(Device.auto, help="Execution provider: auto picks TensorRT, CUDA, then CPU."),
         roi: Optional[str] = typer.Option(None, help="X,Y,W,H region to read (default: whole frame / centre crop)."),
         max_frames: Optional[int] = typer.Option(None, min=1, help="Stop after N frames."),
+        loop: bool = typer.Option(False, "--loop", help="A video file or images start again when they end, until "
+                                                        "--max-frames or Ctrl-C (not for a camera or stream)."),
         min_score: float = typer.Option(0.5, min=0.0, max=1.0, help="Digits scored below this are dropped (0..1)."),
         top_k: int = typer.Option(1, min=1, help="Labels per detection in whole-frame mode."),
         smooth: bool = typer.Option(True, "--smooth/--no-smooth",
                                     help="Track digits across frames and vote their labels (steady overlay); "
                                          "--no-smooth gives each frame's own reading."),
-        threads: Optional[int] = typer.Option(None, min=1, help="onnxruntime intra-op threads (default: all cores)."),
+        threads: Optional[int] = typer.Option(None, min=1, help="onnxruntime intra-op threads (default: all cores; half of them for digit models, whose finder runs beside the model)."),
         max_reconnects: int = typer.Option(10, min=0, help="A camera or stream that stops delivering frames is "
                                                           "reopened (back-off 0.5 s doubling to 8 s) up to N "
                                                           "times in a row, then the run ends; 0: never reopen."),
         fp16: bool = typer.Option(False, "--fp16", help="TensorRT: build float16 engines (faster, less exact); "
                                                          "off unless given."),
+        serve: Optional[str] = typer.Option(None, "--serve", metavar="[HOST:]PORT",
+                                            help="Show the annotated stream as a web page at http://HOST:PORT/ "
+                                                 "(MJPEG; HOST 127.0.0.1 unless given, 0.0.0.0 for every interface)."),
     ):
         """Run an exported model on a camera, video, images or stream; draw and log what it reads."""
         from edgetl.runtime._io import SIGNAL_EXIT
         from edgetl.runtime.app import check_outputs, run as run_stream
         from edgetl.runtime.model import Model
+        from edgetl.runtime.serve import LiveServer
+        from edgetl.runtime.sources import check_loop
 
         if model.suffix != ".onnx":
             raise UserError(f"{model}: edgetl run takes an .onnx file; export a run with `edgetl export RUN`")
         check_numbers(min_score=min_score, top_k=top_k, max_frames=max_frames, threads=threads)
         parsed_roi = parse_roi(roi)
+        if loop:
+            check_loop(source)
         check_outputs(source, save, jsonl)  # before the model loads or a camera opens
-        loaded = Model(model, device=device.value, threads=threads, fp16=fp16)
+        live = LiveServer.open(serve) if serve else None  # likewise a port in use or a bad host
+        if live:
+            typer.echo(f"live view: {live.url}", err=True)
+        try:
+            loaded = Model(model, device=device.value, threads=threads, fp16=fp16)
+        except BaseException:
+            if live:
+                live.close()
+            raise
         summary = run_stream(loaded, source, digits=digits, show=show, save=save, jsonl=jsonl,
                              roi=parsed_roi, max_frames=max_frames, min_score=min_score, top_k=top_k, smooth=smooth,
                              check_roi=parsed_roi,  # the first frame must contain the whole --roi
+                             loop=loop, serve=live,  # run closes it
                              max_reconnects=max_reconnects)
         typer.echo(json.dumps(summary))
         if summary.get("stopped"):

@@ -14,6 +14,7 @@ import re
 import secrets
 import shutil
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -195,6 +196,22 @@ def _handler(signum, frame):
     raise Interrupted(signum)
 
 
+def _redeliver(hook):
+    """An unraisable-exception hook: an Interrupted raised where Python drops exceptions (a weakref callback
+    or __del__ run by the garbage collector) would be lost with the user's Ctrl-C; send the signal again a
+    moment later, from another thread, so that it is raised once that callback (and this hook) returned."""
+
+    def unraisable(info) -> None:
+        if isinstance(info.exc_value, Interrupted):
+            again = threading.Timer(0.05, os.kill, (os.getpid(), info.exc_value.signum))
+            again.daemon = True
+            again.start()
+        else:
+            hook(info)
+
+    return unraisable
+
+
 @contextlib.contextmanager
 def signal_handlers():
     """SIGINT and SIGTERM raise Interrupted for the duration (main thread only; ignored signals stay
@@ -208,9 +225,12 @@ def signal_handlers():
         if current in (default, _handler):
             previous[signum] = current
             signal.signal(signum, _handler)
+    hook = sys.unraisablehook
+    sys.unraisablehook = _redeliver(hook)
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from ._io import deferred_signals, signal_name
 from .errors import UserError
-from .outputs import (ImageFolderWriter, JsonlWriter, VideoWriter, Window, check_video_path, image_target,
-                      written_by_edgetl)
+from .outputs import ImageFolderWriter, JsonlWriter, VideoWriter, check_video_path, image_target, written_by_edgetl
 from .overlay import draw
-from .sources import ImageSource, image_files, open_source
+from .serve import frame_stats, live_server
+from .sources import ImageSource, check_loop, image_files, open_source, redact
 from .stream import Summary, process
+from .window import Window
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +82,18 @@ def check_outputs(source: str, save: Path | None = None, jsonl: Path | None = No
 
 def run(model, source: str, digits: bool | None = None, show: bool = True, save: Path | None = None,
         jsonl: Path | None = None, roi=None, max_frames: int | None = None, min_score: float = 0.5, top_k: int = 1,
-        smooth: bool = True,
-        on_frame=None, **camera_options) -> dict:
+        smooth: bool = True, loop: bool = False,
+        on_frame=None, serve=None, **camera_options) -> dict:
     """Process SRC with ``model`` (an edgetl.runtime.Model); returns the summary dict.
 
     Ctrl-C (or SIGTERM under the CLI) stops the stream: the outputs are finalised and the summary gets
     ``stopped`` (the signal) and ``written`` (frames per output). A crash keeps outputs with at least
-    one frame written and re-raises.
+    one frame written and re-raises. ``loop``: a video file or images start again when they end.
+    ``serve``: the live view, ``[HOST:]PORT`` text or a serve.LiveServer (closed when run ends).
     """
     save, jsonl = (Path(save) if save else None), (Path(jsonl) if jsonl else None)
+    if loop:
+        check_loop(source)
     check_outputs(source, save, jsonl)
     digits = model.card.digits if digits is None else digits
     model.warmup()
@@ -97,7 +101,7 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
     outputs: dict[str, object] = {}
     window = None
     stopped = None
-    with open_source(source, **camera_options) as frames:
+    with live_server(serve) as live, open_source(source, loop=loop, **camera_options) as frames:
         crashed = True
         try:
             jsonl_writer = JsonlWriter(jsonl) if jsonl else None
@@ -109,7 +113,7 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                     VideoWriter(save, getattr(frames, "fps", 30.0))
                 outputs[str(save)] = saver
             if show:
-                window = Window()
+                window = Window(snapshots=(jsonl or save or Path("x")).parent)  # snapshots beside the outputs
                 if not window.available:
                     log.info("running without a window (%s); q/Esc need a window, Ctrl-C stops", window.reason)
                     window = None
@@ -129,8 +133,10 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                     jsonl_writer.write(result.to_dict())
                 if on_frame:
                     on_frame(result)
-                if saver or window:
+                if saver or window or live:
                     annotated = draw(result.image, result.detections, summary.fps(), result.latency_ms, model.provider)
+                    if live:
+                        live.publish(annotated, frame_stats(result, summary, model.provider, redact(source)))
                     if saver:
                         saver.write(annotated, result.name or f"frame{result.index:06d}")
                     if window:

@@ -46,8 +46,8 @@ def check_video_path(path: Path) -> None:
 class JsonlWriter:
     """One JSON object per frame, line-buffered, renamed into place when the stream ends.
 
-    Normal end, Ctrl-C and SIGTERM commit what was written; a crash commits it only when at least one
-    record was written, so an earlier file is never replaced by an empty one.
+    Normal end, Ctrl-C and SIGTERM commit what was written; without a record (a crash, or Ctrl-C before
+    the first frame) it is committed only where no file was, so an earlier file is never replaced by an empty one.
     """
 
     def __init__(self, path: Path):
@@ -74,7 +74,7 @@ class JsonlWriter:
         except OSError:
             self.staged.discard()
             raise
-        if crashed and self.count == 0:
+        if self.count == 0 and (crashed or os.path.lexists(self.path)):
             self.staged.discard()
             return False
         self.staged.commit()
@@ -165,30 +165,3 @@ class ImageFolderWriter:
 
     def close(self, crashed: bool = False) -> bool:
         return self.count > 0
-
-
-class Window:
-    """An OpenCV window with q/Esc to quit; ``reason`` says why there is none (no display, headless build)."""
-
-    NAME = "edgetl"
-
-    def __init__(self):
-        self.available, self.reason = False, ""
-        if os.name == "posix" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            self.reason = "no display"
-            return
-        try:
-            cv2.namedWindow(self.NAME, cv2.WINDOW_NORMAL)
-            self.available = True
-        except cv2.error:
-            self.reason = ("this OpenCV build has no GUI; for a window: "
-                           "pip uninstall -y opencv-python-headless && pip install opencv-python")
-
-    def show(self, image: np.ndarray) -> bool:
-        """Show a frame; False when the user pressed q or Esc."""
-        cv2.imshow(self.NAME, image)
-        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
-
-    def close(self) -> None:
-        if self.available:
-            cv2.destroyAllWindows()
