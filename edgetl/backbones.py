@@ -104,53 +104,51 @@ def load_hed_into_vgg16(model) -> None:
         layer.set_weights(weights)
 
 
-def _counts(names: str, counts: str) -> dict[str, int]:
-    return dict(zip(names.split(), map(int, counts.split())))
+def _cuts(names: str, ends: str, frozen_all: str) -> dict[str, dict[str, int]]:
+    """``feature_layers`` and ``frozen_all`` of one backbone: its cut points named once, with the layer
+    count up to each cut and the --freeze value that freezes every layer with weights before it."""
+    names = names.split()
+    return {"feature_layers": dict(zip(names, map(int, ends.split()))),
+            "frozen_all": dict(zip(names, map(int, frozen_all.split())))}
 
 
 # Layer counts are checked against Keras by tests/test_backbone.py (test_layer_tables_match_keras).
 BACKBONES = {
     "vgg16": Backbone(
         name="vgg16", application="VGG16", module="vgg16",
-        feature_layers=_counts("block1_pool block2_pool block3_pool block4_pool block5_pool", "3 6 10 14 18"),
-        frozen_all=_counts("block1_pool block2_pool block3_pool block4_pool block5_pool", "2 5 9 13 17"),
+        **_cuts("block1_pool block2_pool block3_pool block4_pool block5_pool", "3 6 10 14 18",
+                 "2 5 9 13 17"),
         min_size=32, preprocessing="caffe", rgb=False,
         weights_file="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
         offline_weights={"hed-bsds500": load_hed_into_vgg16},
     ),
     "inceptionv3": Backbone(
         name="inceptionv3", application="InceptionV3", module="inception_v3",
-        feature_layers=_counts("mixed0 mixed1 mixed2 mixed3 mixed4 mixed5 mixed6 mixed7 mixed8 mixed9 mixed10",
-                               "40 63 86 100 132 164 196 228 248 279 310"),
-        frozen_all=_counts("mixed0 mixed1 mixed2 mixed3 mixed4 mixed5 mixed6 mixed7 mixed8 mixed9 mixed10",
-                           "31 54 77 94 123 155 187 219 242 268 299"),
+        **_cuts("mixed0 mixed1 mixed2 mixed3 mixed4 mixed5 mixed6 mixed7 mixed8 mixed9 mixed10",
+                "40 63 86 100 132 164 196 228 248 279 310", "31 54 77 94 123 155 187 219 242 268 299"),
         min_size=75, preprocessing="tf", rgb=True, head_units=1024, head_pool="avg",
         weights_file="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
     ),
     "mobilenetv2": Backbone(
         name="mobilenetv2", application="MobileNetV2", module="mobilenet_v2",
-        feature_layers=_counts("expanded_conv_project_BN block_2_add block_5_add block_9_add block_12_add "
-                               "block_15_add block_16_project_BN out_relu", "8 26 53 89 115 142 150 153"),
-        frozen_all=_counts("expanded_conv_project_BN block_2_add block_5_add block_9_add block_12_add "
-                           "block_15_add block_16_project_BN out_relu", "7 24 51 87 113 140 149 151"),
+        **_cuts("expanded_conv_project_BN block_2_add block_5_add block_9_add block_12_add "
+                               "block_15_add block_16_project_BN out_relu", "8 26 53 89 115 142 150 153",
+                 "7 24 51 87 113 140 149 151"),
         min_size=32, preprocessing="tf", rgb=True, head_units=256, head_pool="avg",
         weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
     ),
     "efficientnetb0": Backbone(
         name="efficientnetb0", application="EfficientNetB0", module="efficientnet",
-        feature_layers=_counts("block1a_project_bn block2b_add block3b_add block4c_add block5c_add block6d_add "
-                               "block7a_project_bn top_activation", "14 43 72 116 159 218 231 234"),
-        frozen_all=_counts("block1a_project_bn block2b_add block3b_add block4c_add block5c_add block6d_add "
-                           "block7a_project_bn top_activation", "13 40 69 113 156 215 230 232"),
+        **_cuts("block1a_project_bn block2b_add block3b_add block4c_add block5c_add block6d_add "
+                               "block7a_project_bn top_activation", "14 43 72 116 159 218 231 234",
+                 "13 40 69 113 156 215 230 232"),
         min_size=32, preprocessing="torch", rgb=True, head_units=256, head_pool="avg", first_layer="stem_conv_pad",
         weights_file="efficientnetb0_notop.h5",
     ),
     "resnet50": Backbone(
         name="resnet50", application="ResNet50", module="resnet",
-        feature_layers=_counts("pool1_pool conv2_block3_out conv3_block4_out conv4_block6_out conv5_block3_out",
-                               "6 38 80 142 174"),
-        frozen_all=_counts("pool1_pool conv2_block3_out conv3_block4_out conv4_block6_out conv5_block3_out",
-                           "2 35 77 139 171"),
+        **_cuts("pool1_pool conv2_block3_out conv3_block4_out conv4_block6_out conv5_block3_out",
+                "6 38 80 142 174", "2 35 77 139 171"),
         min_size=32, preprocessing="caffe", rgb=False, head_units=256, head_pool="avg",
         weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
     ),

@@ -47,10 +47,15 @@ def test_table_on_a_tiny_model(report):
     for name in ("onnxruntime fp32", "onnxruntime int8", "onnxruntime fp16", "Keras (TensorFlow)"):
         row = rows[name]
         assert row["status"] == "ok", row
-        assert 0 <= row["accuracy"] <= 1 and 0 <= row["agreement"] <= 1
         assert 0 < row["latency_p50_ms"] <= row["latency_p95_ms"]
         assert row["throughput_b32"] > 0 and row["cold_start_s"] > 0 and row["peak_rss_mb"] > 0
     assert rows["onnxruntime fp32"]["agreement"] == 1.0
+    # the same model in every engine: Keras and fp16 read as the fp32 ONNX does, int8 nearly so
+    fp32 = rows["onnxruntime fp32"]["accuracy"]
+    assert rows["Keras (TensorFlow)"]["agreement"] == 1.0 and rows["Keras (TensorFlow)"]["accuracy"] == fp32
+    assert rows["onnxruntime fp16"]["agreement"] >= 0.95 and abs(rows["onnxruntime fp16"]["accuracy"] - fp32) <= 0.05
+    assert rows["onnxruntime int8"]["agreement"] >= 0.8
+    assert fp32 >= 0.6  # the tiny shapes model reads its held-out shapes better than chance (2 classes)
     assert rows["onnxruntime int8"]["kept"] is False  # made in the benchmark's temp folder, not in the run
     assert rows["OpenCV DNN fp32"]["status"] in ("ok", "failed")  # OpenCV may not read every op
     assert rows["OpenCV DNN fp32"]["status"] == "ok" or rows["OpenCV DNN fp32"]["reason"]
