@@ -44,6 +44,7 @@ class TrainConfig:
     reject: bool = True  # digit data: an extra "not a digit" class learned from generated clutter crops
     seed: int = 0
     overwrite: bool = False
+    distribute: str | None = None  # "mirrored": tf.distribute.MirroredStrategy over the visible GPUs (edgetl/distribute.py)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -6,6 +6,7 @@ import tempfile
 import numpy as np
 
 from edgetl.augment import augmented_copy
+from edgetl.distribute import predict_on_batch
 from edgetl.progress import progress
 
 IN_MEMORY_LIMIT = 2 * 1024 ** 3  # larger feature sets go to a memory-mapped temp file
@@ -34,6 +35,6 @@ def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: 
                 base = copy * len(x)
                 for i in range(0, len(x), BATCH):
                     batch = images[i:i + BATCH]
-                    out[name][base + i:base + i + len(batch)] = prefix.predict_on_batch(batch)
+                    out[name][base + i:base + i + len(batch)] = predict_on_batch(prefix, batch)
                     bar.update(task, advance=len(batch))
     return out

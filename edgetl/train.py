@@ -22,6 +22,7 @@ from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.split import strata, stratified_limit, stratified_split
 from edgetl.digit_extras import REJECT_CLASS, extend_digits
+from edgetl.distribute import check_strategy, make_strategy, replicas, scope
 from edgetl.features import extract
 from edgetl.model import Chain, build_chain
 from edgetl.progress import epoch_callback
@@ -87,6 +88,7 @@ def validate(config: TrainConfig, image_shape=None) -> None:
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 5.0):
                 raise UserError(f"{option} {value}: must be in [0, 5] (a fraction of the training set)")
         positive("--lr", config.lr)
+        check_strategy(config.distribute)
         positive("--fine-tune-lr", config.fine_tune_lr)
     feature_layer = config.feature_layer
     if feature_layer is None and (config.input_size is not None or image_shape is not None):
@@ -154,9 +156,10 @@ def split_data(dataset: Dataset, config: TrainConfig):
 
 
 def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, stage: str, lr: float,
-               epochs: int, frozen: int | None = None) -> list[dict]:
+               epochs: int, frozen: int | None = None, n_replicas: int = 1) -> list[dict]:
     """Compute the prefix output once, then fit the layers after ``cut`` on it (but the first ``frozen``
-    backbone layers, and BatchNorm layers, which stay frozen in inference mode)."""
+    backbone layers, and BatchNorm layers, which stay frozen in inference mode). With several replicas the
+    global batch is ``batch_size x n_replicas``."""
     (x_train, y_train), (x_val, y_val) = train, val
     chain.set_trainable_from(cut, frozen)
     prefix = chain.prefix(cut)
@@ -175,7 +178,7 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
         epoch_callback(keras, stage, epochs),
     ]
     hist = suffix.fit(feats["train"], y_rep, validation_data=(feats["val"], y_val), epochs=epochs,
-                      batch_size=config.batch_size, shuffle=True, callbacks=callbacks, verbose=0)
+                      batch_size=config.batch_size * n_replicas, shuffle=True, callbacks=callbacks, verbose=0)
     rows = [dict(zip(hist.history, values)) for values in zip(*hist.history.values())]
     return [{"stage": stage, "epoch": i + 1, **{k: float(v) for k, v in row.items()}} for i, row in enumerate(rows)]
 
@@ -201,18 +204,21 @@ def train(config: TrainConfig) -> Path:
         log.warning("--freeze %d freezes every %s layer with weights up to %s (BatchNorm layers never train): "
                     "nothing to fine-tune, only the head is trained; --freeze %d or less fine-tunes",
                     config.freeze, backbone.name, feature_layer, backbone.frozen_all[feature_layer] - 1)
+    strategy = make_strategy(config.distribute)  # before TensorFlow places any op
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     n_out = 1 if config.task == "regression" else len(class_names)
     head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
                                pool=config.head.pool or backbone.head_pool)
-    chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
-                        feature_layer, n_out, config.task, head)
-    history = fit_suffix(keras, chain, chain.cut_after_frozen(chain.n_backbone), train_set, val_set, config,
-                         "head", config.lr, config.epochs)
-    if fine_tune:
-        history += fit_suffix(keras, chain, chain.cut_after_frozen(config.freeze), train_set, val_set, config,
-                              "fine-tune", config.fine_tune_lr, config.fine_tune_epochs, config.freeze)
+    with scope(strategy):  # variables made here are mirrored on every replica
+        chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
+                            feature_layer, n_out, config.task, head)
+        history = fit_suffix(keras, chain, chain.cut_after_frozen(chain.n_backbone), train_set, val_set, config,
+                             "head", config.lr, config.epochs, n_replicas=replicas(strategy))
+        if fine_tune:
+            history += fit_suffix(keras, chain, chain.cut_after_frozen(config.freeze), train_set, val_set, config,
+                                  "fine-tune", config.fine_tune_lr, config.fine_tune_epochs, config.freeze,
+                                  n_replicas=replicas(strategy))
     model = chain.model()
     metrics = {"val": report(config.task, val_set[1], predict(model, val_set[0]), class_names)}
     if "test" in dataset.splits:
@@ -236,6 +242,7 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
                   "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
-                  "desk": config.desk, "preprocessing": get_backbone(config.backbone).preprocessing,
+                  "desk": config.desk, "distribute": config.distribute,
+                  "preprocessing": get_backbone(config.backbone).preprocessing,
                   "head": dataclasses.asdict(head)},
     )
