@@ -28,7 +28,7 @@ WORKER = "edgetl.benchmark_worker"
 MARKER = "EDGETL-BENCH "
 CALIB_SIZE = 256  # as `edgetl export`'s default: the TFLite int8 model sees the same calibration images
 ROW_KEYS = ("engine", "status", "reason", "file", "kept", "size_bytes", "accuracy", "agreement", "latency_p50_ms",
-            "latency_p95_ms", "throughput_b32", "cold_start_s", "peak_rss_mb", "fps")
+            "latency_p95_ms", "throughput_b32", "cold_start_s", "peak_rss_mb", "fps", "frames")
 NO_GATE = 1e9  # variants made for the benchmark are measured, not gated: the accuracy column shows any drop
 GPU_HINT_SHORT = "no GPU build (pip uninstall -y onnxruntime && pip install onnxruntime-gpu)"
 
@@ -150,8 +150,10 @@ def planned_rows(target: Target, options: Options, workdir: Path, available: lis
             rows.append((f"onnxruntime {name}", {"engine": "onnxruntime", "file": onnx(kind), "why": why(kind),
                                                  "device": device, "trt_fp16": trt_fp16}, reason))
     if options.clip:
-        rows.append(("stream int8 (decode+find+classify)", {"engine": "stream", "file": onnx("int8"),
-                                                            "why": why("int8"), "clip": str(options.clip)}, None))
+        for name, draw in (("stream int8 (decode+find+classify)", False),
+                           ("stream int8 + drawing the overlay", True)):
+            rows.append((name, {"engine": "stream", "file": onnx("int8"), "why": why("int8"),
+                                "clip": str(options.clip), "draw": draw}, None))
     return [{"name": n, "spec": s, "skip": r} for n, s, r in rows if wanted(n, options.engines)]
 
 

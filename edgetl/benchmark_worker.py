@@ -171,14 +171,21 @@ def bench_engine(spec: dict, started: float) -> dict:
 
 
 def bench_stream(spec: dict, started: float) -> dict:
-    """Decode + find + classify frames/s on a clip, headless, as `edgetl run` does it."""
+    """Decode + find + classify frames/s on a clip, headless, as `edgetl run` does it: with its own thread
+    choice (a digit model gets half the cores, the finder the other half), not the engines' --threads."""
     from edgetl.runtime.app import run
     from edgetl.runtime.model import Model
 
-    model = Model(spec["file"], device="cpu", threads=spec["threads"])
+    model = Model(spec["file"], device="cpu")
     model.warmup()
     cold = round(time.time() - started, 3)
-    summary = run(model, spec["clip"], show=False)
+    on_frame = None
+    if spec.get("draw"):  # what a window or --serve shows, without the display or JPEG encoding
+        from edgetl.runtime.overlay import draw
+
+        def on_frame(result):
+            draw(result.image, result.detections, 0.0, result.latency_ms, model.provider)
+    summary = run(model, spec["clip"], show=False, on_frame=on_frame)
     return {"cold_start_s": cold, "fps": summary["fps"], "frames": summary["frames"],
             "latency_p50_ms": summary["latency_p50_ms"], "latency_p95_ms": summary["latency_p95_ms"]}
 

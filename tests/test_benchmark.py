@@ -18,7 +18,7 @@ HAS_LITERT = importlib.util.find_spec("ai_edge_litert") is not None
 HAS_GPU = "CUDAExecutionProvider" in ort.get_available_providers()
 TYPES = {"engine": str, "status": str, "reason": str, "file": str, "kept": bool, "size_bytes": int,
          "accuracy": float, "agreement": float, "latency_p50_ms": float, "latency_p95_ms": float,
-         "throughput_b32": float, "cold_start_s": float, "peak_rss_mb": float, "fps": float}
+         "throughput_b32": float, "cold_start_s": float, "peak_rss_mb": float, "fps": float, "frames": int}
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +148,19 @@ def test_count_macs_of_conv_and_gemm(tmp_path):
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph), path)
     assert count_macs(path) == 4 * 8 * 8 * 2 * 9 + 10 * 256
+
+
+def test_stream_rows_read_every_frame_of_the_clip(digit_run, tmp_path):
+    """The stream rows run the clip through `edgetl run`'s pipeline, with and without drawing the overlay."""
+    from edgetl.clips import render_clip
+    from edgetl.data import load_dataset
+
+    x, y = load_dataset("mnist-5k").split("test")
+    clip = render_clip(tmp_path / "clip.mp4", x[:40], y[:40], scenes=2, frames_per_scene=6, seed=3) or tmp_path / "clip.mp4"
+    result = benchmark(digit_run, Options(seconds=QUICK, out=tmp_path / "bench", threads=1, clip=Path(clip),
+                                          engines=["stream"]))
+    rows = rows_by_name(result)
+    assert set(rows) == {"stream int8 (decode+find+classify)", "stream int8 + drawing the overlay"}
+    for row in rows.values():
+        assert row["status"] == "ok", row
+        assert row["frames"] == 12 and row["fps"] > 0
