@@ -9,6 +9,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .affinity import split_cores
 from .digits import digit_crops
 from .images import fit_batch
 from .model import Model
@@ -152,7 +153,8 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
     # The next frame's digits are found on a second thread while the model reads this frame's: OpenCV and
     # onnxruntime both release the GIL, so on 2 cores the two overlap. Frames are still read, classified,
     # tracked and yielded in order by this thread; only the pure finding step runs on the other.
-    with ThreadPoolExecutor(1, thread_name_prefix="edgetl-find") as finder:
+    with split_cores() as pin_finder, \
+            ThreadPoolExecutor(1, thread_name_prefix="edgetl-find", initializer=pin_finder) as finder:
         pending = None  # (frame, read ms, future of prepare)
         while max_frames is None or count < max_frames:
             if pending is None:

@@ -2,6 +2,8 @@
 frames in order, never reading past --max-frames."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from edgetl.runtime.sources import Frame, FrameSource
@@ -59,3 +61,25 @@ def test_consumer_stopping_early_leaves_no_thread_running(desk_frames_and_model)
     next(stream)
     stream.close()  # what `break` in the run loop does
     assert not [t for t in threading.enumerate() if t.name.startswith("edgetl-find")]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and at least 2 allowed cores")
+def test_finder_and_model_run_on_separate_cores(desk_frames_and_model, monkeypatch):
+    import edgetl.runtime.stream as stream
+
+    frames, model = desk_frames_and_model
+    cpus = os.sched_getaffinity(0)
+    finder_cpus, caller_cpus = [], []
+    real_prepare = stream.prepare
+
+    def recording_prepare(*args, **kwargs):
+        finder_cpus.append(os.sched_getaffinity(0))
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(stream, "prepare", recording_prepare)
+    for _ in process(model, Counted(frames[:5]), digits=True):
+        caller_cpus.append(os.sched_getaffinity(0))
+    assert finder_cpus == [{max(cpus)}] * 5
+    assert caller_cpus == [cpus - {max(cpus)}] * 5
+    assert os.sched_getaffinity(0) == cpus  # given back when the stream ends
