@@ -4,8 +4,8 @@
 to the scheduler, the two now and then share a core for a moment and that frame takes up to twice as long;
 on 2 cores, pinning the finder to one core and the caller to the others took the p99 frame time (over the
 same clip frame's median, 2,000 soak-clip frames, three A/B rounds on a busy machine) from 1.50-1.55x to
-1.20-1.29x, median unchanged. Linux only (sched_setaffinity
-acts on the calling thread there); elsewhere, or with a single allowed core, nothing is pinned.
+1.20-1.29x, median unchanged. Linux only (sched_setaffinity acts on the calling thread there); elsewhere,
+or with a single allowed core, nothing is pinned.
 """
 from __future__ import annotations
 
