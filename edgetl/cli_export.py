@@ -25,7 +25,7 @@ def register(app: typer.Typer, friendly) -> None:
         calib_size: int = typer.Option(256, help="Calibration samples, spread over the classes."),
         calib_method: CalibMethod = typer.Option(CalibMethod.minmax, help="Activation range estimation."),
         opset: int = typer.Option(17, help="ONNX opset."),
-        max_drop: float = typer.Option(1.0, help="Largest int8 accuracy drop allowed, in points (MAE for regression)."),
+        max_drop: float = typer.Option(1.0, help="Largest int8 accuracy drop allowed, in points (regression: the MAE's rise, in percent of the float model's MAE)."),
         out: Optional[Path] = typer.Option(None, help="Output folder (default: the run directory)."),
         trust_model: bool = typer.Option(False, "--trust-model", help="Load a .keras with Lambda or custom layers (safe_mode off: its code runs). Only for files you made."),
     ):

@@ -228,7 +228,11 @@ def backbone_parts(keras, backbone: Backbone, weights: str, size: int, feature_l
     return BackboneParts(units, points[1:], layers, stats)
 
 
-def head_layers(keras, n_outputs: int, task: str, head: HeadConfig) -> list:
+def head_layers(keras, n_outputs: int, task: str, head: HeadConfig,
+                target: tuple[float, float] = (0.0, 1.0)) -> list:
+    """``target``: (mean, std) of the training values, for regression: the last Dense layer predicts the
+    standardised value and a Rescaling layer turns it back into the user's units inside the model, so a price
+    in the thousands trains as fast as one near 0 and the exported model still outputs the price."""
     layers = keras.layers
     pool = layers.Flatten(name="flatten") if head.pool == "flatten" else layers.GlobalAveragePooling2D(name="avg_pool")
     # VGG features are in the hundreds: the head needs them scaled, but by one mean and variance
@@ -240,14 +244,16 @@ def head_layers(keras, n_outputs: int, task: str, head: HeadConfig) -> list:
     if head.dropout:
         chain.append(layers.Dropout(head.dropout, name="head_dropout"))
     if task == "regression":
-        chain.append(layers.Dense(1, name="value"))
+        chain.append(layers.Dense(1, name="standardised_value"))
+        chain.append(layers.Rescaling(scale=float(target[1]), offset=float(target[0]), name="value"))
     else:
         chain.append(layers.Dense(n_outputs, activation="softmax", name="probabilities"))
     return chain
 
 
 def build_chain(keras, input_shape, backbone: Backbone, weights: str, backbone_size: int, fit: str,
-                feature_layer: str, n_outputs: int, task: str, head: HeadConfig) -> Chain:
+                feature_layer: str, n_outputs: int, task: str, head: HeadConfig,
+                target: tuple[float, float] = (0.0, 1.0)) -> Chain:
     if backbone_size < backbone.min_size:
         raise UserError(f"--input-size {backbone_size}: {backbone.name} needs at least {backbone.min_size} px")
     body = backbone_parts(keras, backbone, weights, backbone_size, feature_layer)
@@ -257,7 +263,7 @@ def build_chain(keras, input_shape, backbone: Backbone, weights: str, backbone_s
         pool = backbone.head_pool or ("flatten" if side <= MAX_FLATTEN_SIDE else "avg")
         head = dataclasses.replace(head, pool=pool)
     one_per_unit = len(body.units) == len(body.layers)
-    chain = Chain(keras, tuple(input_shape), pre + body.units + head_layers(keras, n_outputs, task, head),
+    chain = Chain(keras, tuple(input_shape), pre + body.units + head_layers(keras, n_outputs, task, head, target),
                   len(pre), len(body.layers), None if one_per_unit else body.unit_ends,
                   None if one_per_unit else body.layers)
     chain.model()  # builds every layer's weights

@@ -183,6 +183,14 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
     return [{"stage": stage, "epoch": i + 1, **{k: float(v) for k, v in row.items()}} for i, row in enumerate(rows)]
 
 
+def target_stats(task: str, y: np.ndarray) -> tuple[float, float]:
+    """(mean, std) of the training values for regression (std 1 when they are all equal); (0, 1) otherwise."""
+    if task != "regression":
+        return 0.0, 1.0
+    std = float(np.std(y))
+    return float(np.mean(y)), std if std > 0 else 1.0
+
+
 def predict(model, x: np.ndarray, batch: int = 256) -> np.ndarray:
     return np.concatenate([model.predict_on_batch(x[i:i + batch]) for i in range(0, len(x), batch)])
 
@@ -212,7 +220,7 @@ def train(config: TrainConfig) -> Path:
                                pool=config.head.pool or backbone.head_pool)
     with scope(strategy):  # variables made here are mirrored on every replica
         chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
-                            feature_layer, n_out, config.task, head)
+                            feature_layer, n_out, config.task, head, target_stats(config.task, train_set[1]))
         history = fit_suffix(keras, chain, chain.cut_after_frozen(chain.n_backbone), train_set, val_set, config,
                              "head", config.lr, config.epochs, n_replicas=replicas(strategy))
         if fine_tune:

@@ -176,6 +176,8 @@ def test_regression_head_trains_and_exports(tmp_path):
     predicted = predict(model, x_val)[:, 0]
     assert metrics["val"]["n"] == len(y_val) >= 10
     assert metrics["val"]["mae"] == pytest.approx(float(np.mean(np.abs(predicted - y_val))), rel=1e-5)
-    report = export(run, ExportOptions(quantize="int8", calib_size=32, max_drop=0.02))  # MAE on targets in [0, 1]
-    assert {"mae_before", "mae_after", "mae_change"} <= set(report["int8"])
-    assert report["int8"]["mae_change"] <= 0.02
+    report = export(run, ExportOptions(quantize="int8", calib_size=32, max_drop=5.0))  # the MAE may rise 5%
+    int8 = report["int8"]
+    assert int8["mae_change"] == pytest.approx(int8["mae_after"] - int8["mae_before"])
+    assert int8["mae_change_pct"] == pytest.approx(100 * int8["mae_change"] / int8["mae_before"])
+    assert int8["mae_change_pct"] <= 5.0
