@@ -10,7 +10,7 @@ DEMO := runs/demo
 $(BIN)/edgetl: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[train,dev,bench]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[train,dev,bench,scale]'
 	touch $@
 
 test: $(BIN)/edgetl

@@ -81,6 +81,7 @@ AFTER_INTERRUPT = {
     "train": "interrupted; previous files kept",
     "export": "interrupted; previous files kept",
     "run": "interrupted before the stream started; nothing written",
+    "predict": "interrupted; the rows finished so far are in --out (run the same command again to go on)",
 }
 DEBUG = {"on": False}
 
@@ -233,11 +234,12 @@ def evaluate(
     typer.echo(json.dumps(result) if as_json else format_report(result))
 
 
-from edgetl import cli_benchmark, cli_export, cli_inspect, cli_run  # noqa: E402  (registers those commands)
+from edgetl import cli_benchmark, cli_export, cli_inspect, cli_predict, cli_run  # noqa: E402  (registers those commands)
 
 cli_export.register(app, friendly)
 cli_benchmark.register(app, friendly)
 cli_inspect.register(app, friendly)
+cli_predict.register(app, friendly)
 cli_run.register(app, friendly)
 
 
@@ -254,7 +256,7 @@ def expand_bare_quantize(argv: list[str]) -> list[str]:
 
 
 def main():
-    app(args=expand_bare_quantize(sys.argv[1:]), prog_name="edgetl")
+    app(args=cli_predict.expand_bare_ray(expand_bare_quantize(sys.argv[1:])), prog_name="edgetl")
 
 
 if __name__ == "__main__":

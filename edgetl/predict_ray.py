@@ -1,0 +1,118 @@
+"""`edgetl predict --ray [ADDRESS]`: the same rows on Ray Data.
+
+Paths are read as a Ray dataset and streamed through a pool of actors, each holding one onnxruntime session
+(threads per actor = the CPUs Ray gives it, so actors never oversubscribe a core), decoding its own images;
+the actors' rows are written as Parquet shards to a staging folder beside the output and gathered there.
+The model travels through Ray's object store (workers need no copy of it); the images are read by the
+workers, so on a cluster they must sit at the same path on every node (shared or object storage mounted).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+from pathlib import Path
+
+from edgetl.runtime.errors import UserError
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT_S = 5.0
+
+
+def import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise UserError("--ray needs Ray Data: pip install 'edgetl[scale]'") from None
+    return ray
+
+
+def check_reachable(address: str) -> None:
+    """A cluster address that answers nothing fails here in seconds instead of in Ray's long retry loop."""
+    if address in ("local", "auto"):
+        return
+    host_port = address.split("://", 1)[-1]
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--ray {address}: expected HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:10001, auto, "
+                        "or --ray alone for a local Ray")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise UserError(f"--ray {address}: cannot reach it ({exc.strerror or exc}); is the Ray head running "
+                        "(`ray start --head`) and the port open?") from None
+
+
+def start(ray, address: str) -> bool:
+    """Connect to (or start) Ray; True when this call started it (and must shut it down)."""
+    if ray.is_initialized():
+        return False
+    check_reachable(address)
+    quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    try:
+        if address == "local":
+            ray.init(num_cpus=os.cpu_count(), **quiet)
+        else:
+            ray.init(address=address, **quiet)
+    except (ConnectionError, RuntimeError) as exc:
+        raise UserError(f"--ray {address}: could not join the cluster ({str(exc).splitlines()[0][:200]})") from None
+    return True
+
+
+class RowMaker:
+    """One Ray actor: an onnxruntime session over the batches of paths it is handed."""
+
+    def __init__(self, model_bytes, top_k: int, sha: str, threads: int):
+        import tempfile
+
+        import ray
+
+        from edgetl.runtime.model import Model
+
+        if isinstance(model_bytes, ray.ObjectRef):  # Ray Data hands constructor arguments over as they are
+            model_bytes = ray.get(model_bytes)
+        folder = tempfile.mkdtemp(prefix="edgetl-actor-")
+        path = Path(folder) / "model.onnx"
+        path.write_bytes(model_bytes)
+        self.model, self.top_k, self.sha = Model(path, device="cpu", threads=threads), top_k, sha
+
+    def __call__(self, batch):
+        import pyarrow as pa
+
+        from edgetl.predict import read_images, rows_for
+        from edgetl.predict_output import schema
+
+        paths = [str(p) for p in batch.column("path").to_pylist()]
+        return pa.Table.from_pylist(rows_for(self.model, paths, read_images(paths), self.top_k, self.sha),
+                                    schema=schema())
+
+
+def predict_on_ray(model_path: Path, todo: list[str], options, sha: str, out: Path) -> list[dict]:
+    ray = import_ray()
+    from edgetl.predict_output import pyarrow
+    from edgetl.runtime._io import make_temp_dir
+
+    pq = pyarrow().parquet
+    started_here = start(ray, options.ray)
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        workers = options.workers or max(1, cpus)
+        threads = max(1, cpus // workers)
+        log.info("ray: %d actor(s) x %d onnxruntime thread(s) on %d CPU(s)", workers, threads, cpus)
+        ray.data.DataContext.get_current().execution_options.preserve_order = True
+        shards = make_temp_dir(out)  # beside the output: same disk, cleaned up like every edgetl temp
+        try:
+            dataset = ray.data.from_items([{"path": p} for p in todo])
+            rows = dataset.map_batches(RowMaker, fn_constructor_args=(ray.put(model_path.read_bytes()),
+                                                                      options.top_k, sha, threads),
+                                       batch_size=options.batch, batch_format="pyarrow", concurrency=workers,
+                                       num_cpus=threads)
+            rows.write_parquet(str(shards))
+            return pq.read_table(str(shards)).to_pylist()
+        finally:
+            shutil.rmtree(shards, ignore_errors=True)
+    finally:
+        if started_here:
+            ray.shutdown()
