@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -131,7 +132,7 @@ def in_process(model_path: Path, todo: list[str], options: PredictOptions, sha: 
     from edgetl.progress import progress
     from edgetl.runtime.model import Model
 
-    model = Model(model_path, device="cpu")
+    model = Model(model_path, device="cpu", threads=os.cpu_count() or 1)  # no finder thread here: every core
     batches = [todo[i:i + options.batch] for i in range(0, len(todo), options.batch)]
     with progress() as bar, ThreadPoolExecutor(1, thread_name_prefix="edgetl-decode") as decoder:
         task = bar.add_task("predict", total=len(todo), info="in-process")

@@ -18,6 +18,7 @@ from edgetl.runtime.errors import UserError
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
+RAY_BATCH = 512  # images per actor call: Ray Data's per-batch overhead spread thin (onnxruntime gets --batch)
 
 
 def import_ray():
@@ -64,7 +65,7 @@ def start(ray, address: str) -> bool:
 class RowMaker:
     """One Ray actor: an onnxruntime session over the batches of paths it is handed."""
 
-    def __init__(self, model_bytes, top_k: int, sha: str, threads: int):
+    def __init__(self, model_bytes, top_k: int, sha: str, threads: int, batch: int):
         import tempfile
 
         import ray
@@ -76,7 +77,7 @@ class RowMaker:
         folder = tempfile.mkdtemp(prefix="edgetl-actor-")
         path = Path(folder) / "model.onnx"
         path.write_bytes(model_bytes)
-        self.model, self.top_k, self.sha = Model(path, device="cpu", threads=threads), top_k, sha
+        self.model, self.top_k, self.sha, self.batch = Model(path, device="cpu", threads=threads), top_k, sha, batch
 
     def __call__(self, batch):
         import pyarrow as pa
@@ -85,8 +86,11 @@ class RowMaker:
         from edgetl.predict_output import schema
 
         paths = [str(p) for p in batch.column("path").to_pylist()]
-        return pa.Table.from_pylist(rows_for(self.model, paths, read_images(paths), self.top_k, self.sha),
-                                    schema=schema())
+        rows = []
+        for i in range(0, len(paths), self.batch):
+            chunk = paths[i:i + self.batch]
+            rows += rows_for(self.model, chunk, read_images(chunk), self.top_k, self.sha)
+        return pa.Table.from_pylist(rows, schema=schema())
 
 
 def predict_on_ray(model_path: Path, todo: list[str], options, sha: str, out: Path) -> list[dict]:
@@ -104,10 +108,13 @@ def predict_on_ray(model_path: Path, todo: list[str], options, sha: str, out: Pa
         ray.data.DataContext.get_current().execution_options.preserve_order = True
         shards = make_temp_dir(out)  # beside the output: same disk, cleaned up like every edgetl temp
         try:
-            dataset = ray.data.from_items([{"path": p} for p in todo])
+            # a few large blocks per actor: Ray Data's per-block work stays small beside the images' own
+            blocks = max(1, min(len(todo) // RAY_BATCH, 4 * workers))
+            dataset = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=blocks)
             rows = dataset.map_batches(RowMaker, fn_constructor_args=(ray.put(model_path.read_bytes()),
-                                                                      options.top_k, sha, threads),
-                                       batch_size=options.batch, batch_format="pyarrow", concurrency=workers,
+                                                                      options.top_k, sha, threads, options.batch),
+                                       batch_size=max(options.batch, RAY_BATCH), batch_format="pyarrow",
+                                       concurrency=workers,
                                        num_cpus=threads)
             rows.write_parquet(str(shards))
             return pq.read_table(str(shards)).to_pylist()
