@@ -194,6 +194,7 @@ def train(
     reject: bool = typer.Option(True, "--reject/--no-reject", help="Digit data: learn a 'not a digit' class from generated clutter (grid crossings, line pieces, smudges), applied by edgetl run."),
     seed: int = typer.Option(0),
     overwrite: bool = typer.Option(False, help="Replace an existing run in --out."),
+    features_on_ray: Optional[str] = typer.Option(None, help="Run the frozen layers over the images as Ray actors: alone, a local Ray; HOST:PORT, ray://HOST:10001 or auto joins a cluster ([scale] extra)."),
     distribute: Optional[str] = typer.Option(None, help="mirrored: train on every visible GPU with tf.distribute.MirroredStrategy (--batch-size per GPU)."),
 ):
     """Fine-tune a pretrained backbone (frozen base, new head) on your images."""
@@ -207,7 +208,8 @@ def train(
                          batch_size=batch_size, freeze=freeze, fine_tune_epochs=fine_tune_epochs,
                          fine_tune_lr=fine_tune_lr, augment=augment, val_split=val_split, limit=limit, reject=reject,
                          **{k: v for k, v in (("styles", styles), ("desk", desk)) if v is not None},
-                         seed=seed, overwrite=overwrite, distribute=distribute)
+                         seed=seed, overwrite=overwrite, distribute=distribute,
+                         features_on_ray=features_on_ray)
     run = run_training(config)
     metrics = json.loads((run / "metrics.json").read_text())
     for split in ("val", "test"):

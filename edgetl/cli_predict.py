@@ -39,11 +39,12 @@ RAY_DEFAULT = "local"
 
 
 def expand_bare_ray(argv: list[str]) -> list[str]:
-    """`--ray` given alone means a local Ray (click options cannot take an optional value)."""
+    """`--ray` (predict) or `--features-on-ray` (train) given alone means a local Ray (click options cannot take
+    an optional value)."""
     out = list(argv)
     for i, arg in enumerate(argv):
         follows = argv[i + 1] if i + 1 < len(argv) else ""
-        if arg == "--ray" and not looks_like_address(follows):
+        if arg in ("--ray", "--features-on-ray") and not looks_like_address(follows):
             out.insert(i + 1 + (len(out) - len(argv)), RAY_DEFAULT)
     return out
 

@@ -22,13 +22,19 @@ def allocate(shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: int) -> dict[str, np.ndarray]:
-    """{name: features}; ``augment[name]`` extra randomly transformed copies of that set are appended."""
+def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: int,
+            ray_address: str | None = None) -> dict[str, np.ndarray]:
+    """{name: features}; ``augment[name]`` extra randomly transformed copies of that set are appended.
+    ``ray_address``: computed by Ray actors instead (edgetl/features_ray.py), same features."""
     feature_shape = tuple(prefix.output_shape[1:])
     totals = {name: len(x) * (1 + augment.get(name, 0)) for name, x in sets.items()}
     out = {name: allocate((n,) + feature_shape) for name, n in totals.items()}
     with progress() as bar:
         task = bar.add_task("frozen features", total=sum(totals.values()), info=f"-> {feature_shape}")
+        if ray_address is not None:
+            from edgetl.features_ray import extract_on_ray
+
+            return extract_on_ray(prefix, sets, augment, seed, ray_address, out, bar, task)
         for name, x in sets.items():
             for copy in range(1 + augment.get(name, 0)):
                 images = x if copy == 0 else augmented_copy(x, seed + copy)

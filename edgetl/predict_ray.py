@@ -9,57 +9,13 @@ workers, so on a cluster they must sit at the same path on every node (shared or
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import socket
 from pathlib import Path
 
-from edgetl.runtime.errors import UserError
+from edgetl.ray_session import import_ray, start
 
 log = logging.getLogger(__name__)
-CONNECT_TIMEOUT_S = 5.0
 RAY_BATCH = 512  # images per actor call: Ray Data's per-batch overhead spread thin (onnxruntime gets --batch)
-
-
-def import_ray():
-    try:
-        import ray
-        import ray.data  # noqa: F401
-    except ImportError:
-        raise UserError("--ray needs Ray Data: pip install 'edgetl[scale]'") from None
-    return ray
-
-
-def check_reachable(address: str) -> None:
-    """A cluster address that answers nothing fails here in seconds instead of in Ray's long retry loop."""
-    if address in ("local", "auto"):
-        return
-    host_port = address.split("://", 1)[-1]
-    host, _, port = host_port.rpartition(":")
-    if not host or not port.isdigit():
-        raise UserError(f"--ray {address}: expected HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:10001, auto, "
-                        "or --ray alone for a local Ray")
-    try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as exc:
-        raise UserError(f"--ray {address}: cannot reach it ({exc.strerror or exc}); is the Ray head running "
-                        "(`ray start --head`) and the port open?") from None
-
-
-def start(ray, address: str) -> bool:
-    """Connect to (or start) Ray; True when this call started it (and must shut it down)."""
-    if ray.is_initialized():
-        return False
-    check_reachable(address)
-    quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-    try:
-        if address == "local":
-            ray.init(num_cpus=os.cpu_count(), **quiet)
-        else:
-            ray.init(address=address, **quiet)
-    except (ConnectionError, RuntimeError) as exc:
-        raise UserError(f"--ray {address}: could not join the cluster ({str(exc).splitlines()[0][:200]})") from None
-    return True
 
 
 class RowMaker:

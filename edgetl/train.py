@@ -89,6 +89,11 @@ def validate(config: TrainConfig, image_shape=None) -> None:
                 raise UserError(f"{option} {value}: must be in [0, 5] (a fraction of the training set)")
         positive("--lr", config.lr)
         check_strategy(config.distribute)
+        if config.features_on_ray is not None:  # before any data or TensorFlow: Ray missing or unreachable
+            from edgetl.ray_session import check_reachable, import_ray
+
+            import_ray("--features-on-ray")
+            check_reachable(config.features_on_ray, "--features-on-ray")
         positive("--fine-tune-lr", config.fine_tune_lr)
     feature_layer = config.feature_layer
     if feature_layer is None and (config.input_size is not None or image_shape is not None):
@@ -163,7 +168,8 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
     (x_train, y_train), (x_val, y_val) = train, val
     chain.set_trainable_from(cut, frozen)
     prefix = chain.prefix(cut)
-    feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed)
+    feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
+                    config.features_on_ray)
     y_rep = np.tile(y_train, 1 + config.augment)
     suffix = chain.suffix(cut, prefix.output_shape[1:])
     if suffix.layers[1].name == "feature_norm":  # stage 1: the head starts right at the backbone output
@@ -250,7 +256,7 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
                   "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
-                  "desk": config.desk, "distribute": config.distribute,
+                  "desk": config.desk, "distribute": config.distribute, "features_on_ray": config.features_on_ray,
                   "preprocessing": get_backbone(config.backbone).preprocessing,
                   "head": dataclasses.asdict(head)},
     )
