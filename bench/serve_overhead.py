@@ -49,7 +49,7 @@ def timed_run(model, clip: str, frames: int, serve=None) -> tuple[float, float]:
     from edgetl.runtime.app import run
 
     stamps = []
-    run(model, clip, show=False, max_frames=frames, loop=True, serve=serve,
+    run(model, clip, show=False, max_frames=frames, loop=True, serve=serve, fast=True,  # frame time, not playback
         on_frame=lambda result: stamps.append((time.perf_counter(), time.process_time())))
     (wall0, cpu0), (wall1, cpu1) = stamps[0], stamps[-1]
     return (wall1 - wall0) / (len(stamps) - 1) * 1e3, (cpu1 - cpu0) / (len(stamps) - 1) * 1e3
@@ -75,7 +75,7 @@ def rss_during(model, clip: str, frames: int, serve=None, samples: int = 6) -> l
     from edgetl.runtime.app import run
 
     every, rss = max(1, frames // samples), []
-    run(model, clip, show=False, max_frames=frames, loop=True, serve=serve,
+    run(model, clip, show=False, max_frames=frames, loop=True, serve=serve, fast=True,  # frame time, not playback
         on_frame=lambda result: rss.append(round(rss_mb(), 1)) if (result.index + 1) % every == 0 else None)
     return rss
 

@@ -85,6 +85,13 @@ def register(app: typer.Typer, friendly) -> None:
         serve: Optional[str] = typer.Option(None, "--serve", metavar="[HOST:]PORT",
                                             help="Show the annotated stream as a web page at http://HOST:PORT/ "
                                                  "(MJPEG; HOST 127.0.0.1 unless given, 0.0.0.0 for every interface)."),
+        fast: bool = typer.Option(False, "--fast", help="With a window or --serve, play a video file as fast as it "
+                                                        "is processed (default: at its own frame rate, like a camera)."),
+        save_uncertain: Optional[Path] = typer.Option(None, help="Keep digit crops the model refused or was unsure "
+                                                                 "of in DIR/unsure/, beside empty class folders: sort "
+                                                                 "them, then `edgetl train --data DIR`."),
+        uncertain_margin: float = typer.Option(0.3, min=0.0, max=1.0, help="With --save-uncertain: a crop is "
+                                               "unsure when its best digit beats the second by less than this."),
     ):
         """Run an exported model on a camera, video, images or stream; draw and log what it reads."""
         from edgetl.runtime._io import SIGNAL_EXIT
@@ -113,6 +120,7 @@ def register(app: typer.Typer, friendly) -> None:
                              roi=parsed_roi, max_frames=max_frames, min_score=min_score, top_k=top_k, smooth=smooth,
                              check_roi=parsed_roi,  # the first frame must contain the whole --roi
                              loop=loop, serve=live,  # run closes it
+                             fast=fast, save_uncertain=save_uncertain, uncertain_margin=uncertain_margin,
                              max_reconnects=max_reconnects)
         typer.echo(json.dumps(summary))
         if summary.get("stopped"):

@@ -10,8 +10,10 @@ from .errors import UserError
 from .outputs import ImageFolderWriter, JsonlWriter, VideoWriter, check_video_path, image_target, written_by_edgetl
 from .overlay import draw
 from .serve import frame_stats, live_server
-from .sources import ImageSource, check_loop, image_files, open_source, redact
+from .pacing import Pacer
+from .sources import ImageSource, VideoSource, check_loop, image_files, open_source, redact
 from .stream import Summary, process
+from .uncertain import UncertainSaver
 from .window import Window
 
 log = logging.getLogger(__name__)
@@ -83,19 +85,23 @@ def check_outputs(source: str, save: Path | None = None, jsonl: Path | None = No
 def run(model, source: str, digits: bool | None = None, show: bool = True, save: Path | None = None,
         jsonl: Path | None = None, roi=None, max_frames: int | None = None, min_score: float = 0.5, top_k: int = 1,
         smooth: bool = True, loop: bool = False,
-        on_frame=None, serve=None, **camera_options) -> dict:
+        on_frame=None, serve=None, fast: bool = False, save_uncertain: Path | None = None,
+        uncertain_margin: float = 0.3, **camera_options) -> dict:
     """Process SRC with ``model`` (an edgetl.runtime.Model); returns the summary dict.
 
     Ctrl-C (or SIGTERM under the CLI) stops the stream: the outputs are finalised and the summary gets
     ``stopped`` (the signal) and ``written`` (frames per output). A crash keeps outputs with at least
     one frame written and re-raises. ``loop``: a video file or images start again when they end.
     ``serve``: the live view, ``[HOST:]PORT`` text or a serve.LiveServer (closed when run ends).
+    ``fast``: a video file shown in a window or served plays as fast as it is processed, not at its own rate.
+    ``save_uncertain``: a folder for the digit crops refused or read with a top-2 gap under ``uncertain_margin``.
     """
     save, jsonl = (Path(save) if save else None), (Path(jsonl) if jsonl else None)
     if loop:
         check_loop(source)
     check_outputs(source, save, jsonl)
     digits = model.card.digits if digits is None else digits
+    keeper = uncertain_keeper(model, digits, save_uncertain, uncertain_margin)
     model.warmup()
     summary = Summary()
     outputs: dict[str, object] = {}
@@ -127,8 +133,14 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                                             model.provider, status=status))
 
                 frames.on_wait = waiting
-            for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth):
+            pacer = Pacer(frames.fps) if (window or live) and isinstance(frames, VideoSource) and not fast else None
+            for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth,
+                                  uncertain_margin if keeper else None):
+                if pacer:
+                    pacer.wait()
                 summary.add(result)
+                if keeper:
+                    keeper.save(result.index, result.uncertain, result.detections)
                 if jsonl_writer:
                     jsonl_writer.write(result.to_dict())
                 if on_frame:
@@ -169,7 +181,20 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
         report.update(skipped_frames=frames.skipped, provider=model.provider)
         if getattr(frames, "lost", None):
             report["source_lost"] = frames.lost
+        if keeper:
+            report["uncertain_saved"] = keeper.count
         if stopped:
             report["stopped"] = stopped
             report["written"] = {name: out.count for name, out in outputs.items() if closed.get(name)}
     return report
+
+
+def uncertain_keeper(model, digits: bool, folder: Path | None, margin: float) -> UncertainSaver | None:
+    """The --save-uncertain folder, made and checked before the source opens."""
+    if folder is None:
+        return None
+    if not digits or model.card.task != "classification":
+        raise UserError("--save-uncertain: keeps digit crops; it needs a digit model reading digits (--digits)")
+    if not (isinstance(margin, (int, float)) and 0.0 <= margin <= 1.0):
+        raise UserError(f"--uncertain-margin {margin}: must be in [0, 1] (the gap between the two best digits)")
+    return UncertainSaver(Path(folder), model.card.class_names)

@@ -15,6 +15,7 @@ from .images import fit_batch
 from .model import Model
 from .sources import FrameSource
 from .tracking import Tracker
+from .uncertain import unsure_crops
 
 
 @dataclass
@@ -38,6 +39,7 @@ class FrameResult:
     image: np.ndarray
     detections: list[Detection]
     timings: dict[str, float]  # milliseconds per stage
+    uncertain: list = field(default_factory=list)  # uncertain.Unsure, when process() was asked to keep them
 
     @property
     def latency_ms(self) -> float:
@@ -88,10 +90,12 @@ def prepare(model: Model, image: np.ndarray, digits: bool, roi=None) -> tuple[np
 
 def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score: float = 0.5,
               top_k: int = 1, tracker: Tracker | None = None,
-              prepared: tuple | None = None) -> tuple[list[Detection], dict[str, float]]:
+              prepared: tuple | None = None, uncertain: list | None = None,
+              margin: float = 0.3) -> tuple[list[Detection], dict[str, float]]:
     """Detections for one frame, and the preprocess/infer times in ms. One batched call per frame.
 
     ``prepared``: what ``prepare`` returned for this frame, when it ran elsewhere (see ``process``).
+    ``uncertain``: digit boxes refused or read with a top-2 gap under ``margin`` are appended to it.
     """
     batch, boxes, preprocess_ms = prepared or prepare(model, image, digits, roi)
     t1 = time.perf_counter()
@@ -99,6 +103,8 @@ def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score
     t2 = time.perf_counter()
     timings = {"preprocess": preprocess_ms, "infer": (t2 - t1) * 1e3}
     if digits and model.card.task == "classification":
+        if uncertain is not None:
+            uncertain.extend(unsure_crops(model.card, boxes, batch, outputs, margin))
         return digit_detections(model, boxes, outputs, min_score, tracker), timings
     detections = []
     for box, labels in zip(boxes, model.labels(outputs, k=top_k)):
@@ -141,7 +147,8 @@ def digit_detections(model: Model, boxes: list, probs: np.ndarray, min_score: fl
 
 
 def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score: float = 0.5, top_k: int = 1,
-            max_frames: int | None = None, smooth: bool = True) -> Iterator[FrameResult]:
+            max_frames: int | None = None, smooth: bool = True,
+            uncertain_margin: float | None = None) -> Iterator[FrameResult]:
     """Frames in, timed results out. Stops after ``max_frames`` frames when given.
 
     ``smooth``: digit readings are tracked across frames and voted (see tracking.py); images from a
@@ -165,9 +172,12 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
             pending = None
             if max_frames is None or count + 1 < max_frames:
                 pending = read_and_prepare(frames, finder, model, digits, roi)
+            unsure = [] if uncertain_margin is not None else None
             detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k, tracker,
-                                            prepared=future.result())
-            yield FrameResult(frame.index, frame.name, frame.image, detections, {"read": read_ms, **timings})
+                                            prepared=future.result(), uncertain=unsure,
+                                            margin=uncertain_margin or 0.0)
+            yield FrameResult(frame.index, frame.name, frame.image, detections, {"read": read_ms, **timings},
+                              unsure or [])
             count += 1
             if pending is None and (max_frames is None or count < max_frames):
                 return  # the source ended

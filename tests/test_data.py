@@ -65,7 +65,6 @@ def test_corrupt_files_are_skipped_and_listed(shapes_folder):
 @pytest.mark.parametrize("case, message", [
     ("missing", "no such file or folder"),
     ("one_class", "need at least 2"),
-    ("empty_class", "has no usable images"),
     ("all_corrupt", "has no usable images"),
 ])
 def test_bad_folders(tmp_path, shapes_folder, case, message):
@@ -74,9 +73,6 @@ def test_bad_folders(tmp_path, shapes_folder, case, message):
     elif case == "one_class":
         spec = tmp_path / "one"
         (spec / "only").mkdir(parents=True)
-    elif case == "empty_class":
-        (shapes_folder / "triangle").mkdir()
-        spec = shapes_folder
     else:
         spec = tmp_path / "junk"
         for cls in ("a", "b"):
@@ -97,3 +93,17 @@ def test_keras_download_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     with pytest.raises(UserError, match="mnist-5k"):
         load_dataset("mnist")
+
+
+def test_empty_class_folders_and_unsure_are_left_out(shapes_folder, caplog):
+    """A tree made by `edgetl run --save-uncertain`: unsure/ holds unsorted crops, some classes are still empty."""
+    from edgetl.data import load_dataset
+
+    (shapes_folder / "triangle").mkdir()
+    (shapes_folder / "unsure").mkdir()
+    (shapes_folder / "square" / "0.png").rename(shapes_folder / "unsure" / "0.png")
+    with caplog.at_level("INFO"):
+        ds = load_dataset(str(shapes_folder))
+    assert ds.class_names == ["circle", "square"]
+    assert len(ds.split("train")[0]) == 23  # 12 circles + 11 squares: the crop in unsure/ is not trained on
+    assert "triangle/: left out" in caplog.text and "unsure/ left out" in caplog.text

@@ -47,8 +47,22 @@ def find_split_dirs(root: Path) -> dict[str, Path]:
     return found or {"train": root}
 
 
+UNSURE = "unsure"  # `edgetl run --save-uncertain` puts crops still to be sorted here: not a class
+
+
+def has_images(folder: Path) -> bool:
+    return any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir() if p.is_file())
+
+
 def class_folders(folder: Path) -> list[str]:
     names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if UNSURE in names:
+        names.remove(UNSURE)
+        log.info("%s: %s/ left out (crops still to be sorted into the class folders)", folder, UNSURE)
+    empty = [name for name in names if not has_images(folder / name)]
+    if empty and len(empty) < len(names):
+        log.warning("%s: no images in %s: left out", folder, ", ".join(f"{name}/" for name in empty))
+        names = [name for name in names if name not in empty]
     if len(names) < 2:
         raise UserError(f"{folder}: found {len(names)} class folder(s) {names}; need at least 2, "
                         "one subfolder per class")

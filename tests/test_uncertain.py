@@ -1,0 +1,78 @@
+"""`edgetl run --save-uncertain DIR`: refused or unsure digit crops, as the model saw them, in DIR/unsure/ beside
+empty class folders; once per tracked digit per 30 frames; a sorted tree trains with `edgetl train --data DIR`."""
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from edgetl.runtime.uncertain import Unsure, UncertainSaver
+
+pytestmark = pytest.mark.slow  # the session's digit model (conftest.digit_run)
+
+
+@pytest.fixture(scope="module")
+def desk_clip(tmp_path_factory):
+    from edgetl.data import load_dataset
+    from edgetl.desk import render_desk_clip
+
+    x, y = load_dataset("mnist-5k").split("test")
+    return render_desk_clip(tmp_path_factory.mktemp("clip") / "desk.mp4", x[:60], y[:60], scenes=2,
+                            frames_per_scene=10, seed=4)
+
+
+def test_unsure_crops_are_kept_once_per_digit(digit_run, desk_clip, tmp_path):
+    from edgetl.runtime.app import run
+    from edgetl.runtime.model import Model
+
+    model = Model(digit_run / "model.int8.onnx")
+    seen = []
+    out = tmp_path / "keep"
+    report = run(model, str(desk_clip), show=False, save_uncertain=out, uncertain_margin=0.999,
+                 on_frame=lambda result: seen.append(len(result.uncertain)))
+    files = sorted((out / "unsure").glob("*.png"))
+    assert report["uncertain_saved"] == len(files) >= 1
+    assert len(files) < sum(seen)  # a digit followed over 10 frames is saved once, not 10 times
+    crop = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
+    assert crop.shape == (model.card.height, model.card.width) and crop.dtype == np.uint8
+    assert files[0].name.startswith("f0") and "_guess" in files[0].name
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(["unsure", *model.card.class_names])
+    assert "edgetl train --data" in (out / "README.txt").read_text()
+
+
+def test_a_sorted_tree_trains(digit_run, desk_clip, tmp_path):
+    out = tmp_path / "keep"
+    result = run_cli("run", digit_run / "model.int8.onnx", "--source", desk_clip, "--no-show",
+                     "--save-uncertain", out, "--uncertain-margin", "0.999")
+    assert result.returncode == 0, result.stderr
+    crops = sorted((out / "unsure").glob("*.png"))
+    assert len(crops) >= 4
+    for i, crop in enumerate(crops[:4]):  # the user sorts four of them into two classes
+        shutil.move(str(crop), out / ("3" if i % 2 else "7") / crop.name)
+    trained = run_cli("train", "--data", out, "--out", tmp_path / "run", "--weights", "none", "--epochs", "1",
+                      "--augment", "0", "--input-size", "32", "--val-split", "0.5")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    import json
+
+    assert json.loads((tmp_path / "run" / "card.json").read_text())["class_names"] == ["3", "7"]
+
+
+def test_bad_place_fails_before_the_camera_opens(digit_run, tmp_path):
+    (tmp_path / "a_file").write_text("mine")
+    result = run_cli("run", digit_run / "model.int8.onnx", "--source", "9", "--no-show",
+                     "--save-uncertain", tmp_path / "a_file")
+    assert result.returncode == 2 and "--save-uncertain" in result.stderr and "is a file" in result.stderr
+    assert (tmp_path / "a_file").read_text() == "mine"
+
+
+def test_files_already_there_are_never_replaced(tmp_path):
+    saver = UncertainSaver(tmp_path / "keep", ["0", "1"])
+    item = Unsure([10, 20, 30, 40], np.full((28, 28, 1), 200, np.uint8), "1", 0.55, False)
+    saver.write(7, item)
+    first = next((tmp_path / "keep" / "unsure").iterdir())
+    before = first.read_bytes()
+    saver.write(7, Unsure(item.box, np.zeros((28, 28, 1), np.uint8), "1", 0.55, False))
+    assert first.read_bytes() == before and len(list((tmp_path / "keep" / "unsure").iterdir())) == 2
