@@ -1,24 +1,38 @@
 """The `edgetl` command's entry point: Ctrl-C or SIGTERM while the CLI is still starting (importing typer,
-rich and numpy takes a second) exits 130/143 quietly instead of printing a KeyboardInterrupt traceback.
-Each command then installs its own handlers (cli.friendly) for a clean stop with its outputs kept."""
+rich, numpy and onnxruntime takes a second) exits 130/143 quietly instead of printing a traceback.
+Each command then installs its own handlers (cli.friendly) for a clean stop with its outputs kept.
+
+A signal that lands while a compiled extension initialises (onnxruntime's pybind11 module, for one) comes out
+of the import as "ImportError: initialization failed", not as the KeyboardInterrupt: the handler records the
+signal so that such an ImportError is known for what it is."""
 from __future__ import annotations
 
 import signal
 import sys
 
+_received: list[int] = []
 
-def _terminate(signum, frame):
+
+def _interrupt(signum, frame):
+    _received.append(signum)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise SystemExit(128 + signum)
 
 
 def main():
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = {signum: signal.signal(signum, _interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         from edgetl.cli import main as cli_main
     except KeyboardInterrupt:
         sys.exit(130)
-    # back to the default, which each command's own handlers (runtime._io.signal_handlers) take over from
-    signal.signal(signal.SIGTERM, previous)
+    except ImportError:
+        if _received:
+            sys.exit(128 + _received[0])
+        raise
+    # back to the defaults, which each command's own handlers (runtime._io.signal_handlers) take over from
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
     try:
         return cli_main()
     except KeyboardInterrupt:  # before a command installed its handlers

@@ -139,6 +139,12 @@ def friendly(fn):
         except PASS_THROUGH:  # typer's own exits and usage errors
             raise
         except Exception as exc:
+            from edgetl.runtime._io import caused_by_signal
+
+            signum = caused_by_signal(exc)
+            if signum is not None:  # Ctrl-C inside a module's import surfaces as ImportError
+                err.print(AFTER_INTERRUPT.get(command, "interrupted"), highlight=False, soft_wrap=True)
+                raise typer.Exit(128 + signum) from None
             if debugging():
                 err.print(traceback.format_exc(), highlight=False, markup=False, soft_wrap=True)
             message = one_line(exc)

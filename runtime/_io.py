@@ -189,7 +189,23 @@ def exit_code(exc: BaseException) -> int:
 _deferral = {"depth": 0, "pending": None}
 
 
+_received = {"signum": None}  # the last signal _handler saw
+
+
+def caused_by_signal(exc: BaseException) -> int | None:
+    """The signal behind an exception: a KeyboardInterrupt in its chain, or, for an ImportError, a signal the
+    handler saw (a compiled extension interrupted while it initialises reports "initialization failed")."""
+    seen, current = set(), exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return getattr(current, "signum", signal.SIGINT)
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return _received["signum"] if isinstance(exc, ImportError) else None
+
+
 def _handler(signum, frame):
+    _received["signum"] = signum
     if _deferral["depth"] > 0:  # inside a rename that must not be cut in half: raise when it is done
         _deferral["pending"] = signum
         return
