@@ -47,10 +47,22 @@ def read_images(paths: list[str]) -> list:
     return [read_image(p) for p in paths]
 
 
-def rows_for(model, paths: list[str], images: list, top_k: int, sha: str) -> list[dict]:
-    """Rows for one batch: the images (None where unreadable) classified (or valued) in one call."""
+def fitted_batch(card, images: list) -> np.ndarray:
+    """The readable images brought to the model's input (what Model.predict does), ready for one call."""
+    from edgetl.runtime.images import fit_batch
+
+    good = [image for image in images if image is not None]
+    return fit_batch(good, card.height, card.width, card.channels) if good else None
+
+
+def rows_for(model, paths: list[str], images: list, top_k: int, sha: str,
+             batch: np.ndarray | None = None) -> list[dict]:
+    """Rows for one batch: the images (None where unreadable) classified (or valued) in one call.
+    ``batch``: fitted_batch of these images when it was made elsewhere (on the decoding thread)."""
     good = [i for i, image in enumerate(images) if image is not None]
-    outputs = model.predict([images[i] for i in good]) if good else []
+    if good and batch is None:
+        batch = fitted_batch(model.card, images)
+    outputs = model.predict_batch(batch) if good else []
     labelled = dict(zip(good, model.labels(np.asarray(outputs), k=top_k))) if good else {}
     regression = model.card.task == "regression"
     rows = []
@@ -136,11 +148,15 @@ def in_process(model_path: Path, todo: list[str], options: PredictOptions, sha: 
     batches = [todo[i:i + options.batch] for i in range(0, len(todo), options.batch)]
     with progress() as bar, ThreadPoolExecutor(1, thread_name_prefix="edgetl-decode") as decoder:
         task = bar.add_task("predict", total=len(todo), info="in-process")
-        pending = decoder.submit(read_images, batches[0]) if batches else None
+        def decode(paths):  # on the decoding thread: read and bring to the input size
+            images = read_images(paths)
+            return images, fitted_batch(model.card, images)
+
+        pending = decoder.submit(decode, batches[0]) if batches else None
         for k, batch in enumerate(batches):
-            images = pending.result()
+            images, fitted = pending.result()
             if k + 1 < len(batches):
-                pending = decoder.submit(read_images, batches[k + 1])
-            rows.extend(rows_for(model, batch, images, options.top_k, sha))
+                pending = decoder.submit(decode, batches[k + 1])
+            rows.extend(rows_for(model, batch, images, options.top_k, sha, fitted))
             bar.update(task, advance=len(batch))
     return rows
