@@ -176,7 +176,7 @@ def root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
 @app.command()
 @friendly
 def train(
-    data: str = typer.Option("mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist, a .npz file, or an image folder."),
+    data: str = typer.Option("mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist, a .npz file, a .csv with filename and class (or value) columns, or an image folder."),
     out: Path = typer.Option(Path("runs/train"), help="Run directory to create."),
     task: Task = typer.Option(Task.classification, help="classification or regression (a .npz with x, y values)."),
     backbone: str = typer.Option("vgg16", help="vgg16, inceptionv3 (>= 75 px), mobilenetv2, efficientnetb0 or resnet50 (>= 32 px); each brings its own preprocessing, --feature-layer choices and default head."),

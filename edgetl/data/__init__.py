@@ -33,7 +33,7 @@ class Dataset:
 
 
 def load_dataset(spec: str, task: str = "classification", image_size: int | None = None) -> Dataset:
-    """``mnist-5k``, ``mnist``, ``fashion-mnist``, a ``.npz`` file or an image folder.
+    """``mnist-5k``, ``mnist``, ``fashion-mnist``, a ``.npz`` file, a ``.csv`` (file name, class) or an image folder.
 
     ``image_size`` only matters for folders, whose images come in all sizes: they are resized to it.
     """
@@ -44,9 +44,13 @@ def load_dataset(spec: str, task: str = "classification", image_size: int | None
     path = Path(spec)
     if not path.exists():
         raise UserError(f"--data {spec}: no such file or folder; use mnist-5k, mnist, fashion-mnist, "
-                        "a .npz file or a folder with one subfolder per class")
+                        "a .npz file, a .csv of image files and labels, or a folder with one subfolder per class")
     if path.is_dir():
         return folder.load_folder(path, task, image_size or folder.DEFAULT_SIZE)
     if path.suffix == ".npz":
         return arrays.load_npz(path, task)
-    raise UserError(f"--data {spec}: not a .npz file or an image folder")
+    if path.suffix.lower() == ".csv":
+        from . import table
+
+        return table.load_csv(path, task, image_size or folder.DEFAULT_SIZE)
+    raise UserError(f"--data {spec}: not a .npz file, a .csv of image files and labels, or an image folder")
