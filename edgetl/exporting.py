@@ -73,6 +73,7 @@ def samples(card: ModelCard, spec: str | None, calib_size: int,
     if held is not None:
         held = (held[0], model_labels(card, dataset, held[1], option, spec))
     else:
+        train_idx, val_idx = kept_out_in_training(training, spec, len(y), (train_idx, val_idx))
         held = (x[val_idx], y[val_idx])
     calib = x[train_idx][stratified_limit(strata(y[train_idx], card.task), calib_size, seed)]
     if len(calib) < min_calib:
@@ -83,6 +84,20 @@ def samples(card: ModelCard, spec: str | None, calib_size: int,
                         "or at least 2 samples per class")
     keep = stratified_limit(strata(held[1], card.task), HELD_OUT_MAX, seed)
     return calib, (fit_batch(held[0][keep], *shape), held[1][keep])
+
+
+def kept_out_in_training(training: dict, spec: str, n: int, drawn: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(calibration candidates, held-out indices): the samples training validated on, recorded in the card,
+    when this is the data it trained on; else ``drawn`` (a fresh draw), with a warning if the data changed."""
+    record = training.get("heldout") or {}
+    if spec != training.get("data") or record.get("split") != "train":
+        return drawn
+    if record.get("of") != n:
+        log.warning("%s has %d samples, %s when the model trained: the held-out set is drawn again and may hold "
+                    "training images", spec, n, record.get("of"))
+        return drawn
+    held = np.asarray(record["indices"], np.int64)
+    return np.setdiff1d(np.arange(n), held), held
 
 
 def check_options(options: ExportOptions) -> None:

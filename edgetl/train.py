@@ -160,6 +160,19 @@ def split_data(dataset: Dataset, config: TrainConfig):
     return (x[train], y[train]), (x[val], y[val])
 
 
+def held_out_record(dataset: Dataset, config: TrainConfig) -> dict:
+    """Which samples training kept out (as split_data draws them), for the card: export's int8 gate then scores
+    exactly those, never a training image (a fresh 10% draw over all the data could, after --limit)."""
+    for split in ("test", "val"):
+        if split in dataset.splits:
+            return {"split": split}
+    y = dataset.split("train")[1]
+    keep = np.arange(len(y)) if config.limit is None else \
+        stratified_limit(strata(y, config.task), config.limit, config.seed)
+    _, val = stratified_split(strata(y[keep], config.task), config.val_split, config.seed)
+    return {"split": "train", "indices": sorted(int(i) for i in keep[val]), "of": int(len(y))}
+
+
 def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, stage: str, lr: float,
                epochs: int, frozen: int | None = None, n_replicas: int = 1) -> list[dict]:
     """Compute the prefix output once, then fit the layers after ``cut`` on it (but the first ``frozen``
@@ -257,6 +270,7 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
                   "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
                   "desk": config.desk, "distribute": config.distribute, "features_on_ray": config.features_on_ray,
+                  "heldout": held_out_record(dataset, config),
                   "preprocessing": get_backbone(config.backbone).preprocessing,
                   "head": dataclasses.asdict(head)},
     )
