@@ -200,6 +200,9 @@ def train(
     reject: bool = typer.Option(True, "--reject/--no-reject", help="Digit data: learn a 'not a digit' class from generated clutter (grid crossings, line pieces, smudges), applied by edgetl run."),
     seed: int = typer.Option(0),
     overwrite: bool = typer.Option(False, help="Replace an existing run in --out."),
+    x_col: Optional[str] = typer.Option(None, help="--data x.csv: the column of image files (default: filename, path, file, image or id)."),
+    y_col: Optional[str] = typer.Option(None, help="--data x.csv: the column of classes (default: class, label or category) or, for regression, values (value, target, price or y)."),
+    image_root: Optional[Path] = typer.Option(None, help="--data x.csv: the folder its file names are relative to (default: the CSV's own folder)."),
     features_on_ray: Optional[str] = typer.Option(None, help="Run the frozen layers over the images as Ray actors: alone, a local Ray; HOST:PORT, ray://HOST:10001 or auto joins a cluster ([scale] extra)."),
     distribute: Optional[str] = typer.Option(None, help="mirrored: train on every visible GPU with tf.distribute.MirroredStrategy (--batch-size per GPU)."),
 ):
@@ -215,7 +218,9 @@ def train(
                          fine_tune_lr=fine_tune_lr, augment=augment, val_split=val_split, limit=limit, reject=reject,
                          **{k: v for k, v in (("styles", styles), ("desk", desk)) if v is not None},
                          seed=seed, overwrite=overwrite, distribute=distribute,
-                         features_on_ray=features_on_ray)
+                         features_on_ray=features_on_ray,
+                         csv_columns={k: str(v) for k, v in (("x_col", x_col), ("y_col", y_col),
+                                                             ("image_root", image_root)) if v} or None)
     run = run_training(config)
     metrics = json.loads((run / "metrics.json").read_text())
     for split in ("val", "test"):

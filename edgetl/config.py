@@ -44,6 +44,7 @@ class TrainConfig:
     reject: bool = True  # digit data: an extra "not a digit" class learned from generated clutter crops
     seed: int = 0
     overwrite: bool = False
+    csv_columns: dict | None = None  # --data x.csv: {"x_col", "y_col", "image_root"} (edgetl/data/table.py)
     features_on_ray: str | None = None  # Ray address ("local": start one) for the frozen prefix pass (features_ray.py)
     distribute: str | None = None  # "mirrored": tf.distribute.MirroredStrategy over the visible GPUs (edgetl/distribute.py)
 

@@ -113,7 +113,9 @@ def evaluate(model_path: Path, data: str, split: str = "test", device: str = "cp
              trust_model: bool = False) -> dict:
     check_values(data)
     predict, card = load_predictor(Path(model_path), device, trust_model)
-    dataset = load_dataset(data, card.task, image_size=card.height)
+    same = data == card.training.get("data")  # the CSV it trained on: read with the same columns
+    dataset = load_dataset(data, card.task, image_size=card.height,
+                           csv_columns=card.training.get("csv") if same else None)
     if split not in dataset.splits and set(dataset.splits) == {"train"}:
         split = "train"
     x, y = dataset.split(split)

@@ -55,7 +55,8 @@ def samples(card: ModelCard, spec: str | None, calib_size: int,
     problem = nonfinite_arrays(spec)
     if problem:
         raise UserError(f"{option} {spec}: {problem}; fix or drop them")
-    dataset = load_dataset(spec, card.task, image_size=card.height)
+    dataset = load_dataset(spec, card.task, image_size=card.height,
+                           csv_columns=training.get("csv") if spec == training.get("data") else None)
     x, y = dataset.split("train")
     y = model_labels(card, dataset, y, option, spec)
     shape = (card.height, card.width, card.channels)

@@ -89,6 +89,9 @@ def validate(config: TrainConfig, image_shape=None) -> None:
                 raise UserError(f"{option} {value}: must be in [0, 5] (a fraction of the training set)")
         positive("--lr", config.lr)
         check_strategy(config.distribute)
+        if config.csv_columns and not str(config.data).lower().endswith(".csv"):
+            raise UserError(f"--{next(iter(config.csv_columns)).replace('_', '-')}: only with --data x.csv "
+                            f"(--data is {config.data})")
         if config.features_on_ray is not None:  # before any data or TensorFlow: Ray missing or unreachable
             from edgetl.ray_session import check_reachable, import_ray
 
@@ -218,7 +221,7 @@ def train(config: TrainConfig) -> Path:
     """Train on ``config.data``; write the run directory ``config.out`` and return it."""
     validate(config)
     started = time.perf_counter()
-    dataset = load_dataset(config.data, config.task, config.input_size)
+    dataset = load_dataset(config.data, config.task, config.input_size, config.csv_columns)
     for path, reason in dataset.skipped:
         log.warning("skipped %s: %s", path, reason)
     train_set, val_set = split_data(dataset, config)
@@ -271,6 +274,7 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
                   "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
                   "desk": config.desk, "distribute": config.distribute, "features_on_ray": config.features_on_ray,
                   "heldout": held_out_record(dataset, config),
+                  "csv": config.csv_columns,
                   "preprocessing": get_backbone(config.backbone).preprocessing,
                   "head": dataclasses.asdict(head)},
     )

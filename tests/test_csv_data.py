@@ -62,3 +62,20 @@ def test_missing_columns_name_what_the_csv_has(tmp_path):
     (tmp_path / "bad.csv").write_text("picture,kind\na.png,cat\n")
     with pytest.raises(UserError, match=r"no file name column .* it has picture, kind"):
         load_dataset(str(tmp_path / "bad.csv"))
+
+
+def test_columns_and_image_root_by_flag(tmp_path):
+    write_shapes(tmp_path / "elsewhere", per_class=4)
+    rows = ["picture,kind,note"] + [f"{k}/{i}.png,{k},x" for k in ("circle", "square") for i in range(4)]
+    (tmp_path / "mine.csv").write_text("\n".join(rows) + "\n")
+    trained = run_cli("train", "--data", tmp_path / "mine.csv", "--x-col", "picture", "--y-col", "kind",
+                      "--image-root", tmp_path / "elsewhere", "--out", tmp_path / "run", "--weights", "none",
+                      "--epochs", "1", "--augment", "0", "--input-size", "32", "--val-split", "0.25")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    card = json.loads((tmp_path / "run" / "card.json").read_text())
+    assert card["class_names"] == ["circle", "square"] and card["training"]["csv"]["x_col"] == "picture"
+    # export reads the CSV again with the columns the card recorded
+    exported = run_cli("export", tmp_path / "run")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    wrong = run_cli("train", "--data", "mnist-5k", "--x-col", "picture", "--out", tmp_path / "other")
+    assert wrong.returncode == 2 and "--x-col: only with --data x.csv" in wrong.stderr

@@ -32,7 +32,8 @@ class Dataset:
         return self.splits[name]
 
 
-def load_dataset(spec: str, task: str = "classification", image_size: int | None = None) -> Dataset:
+def load_dataset(spec: str, task: str = "classification", image_size: int | None = None,
+                 csv_columns: dict | None = None) -> Dataset:
     """``mnist-5k``, ``mnist``, ``fashion-mnist``, a ``.npz`` file, a ``.csv`` (file name, class) or an image folder.
 
     ``image_size`` only matters for folders, whose images come in all sizes: they are resized to it.
@@ -52,5 +53,5 @@ def load_dataset(spec: str, task: str = "classification", image_size: int | None
     if path.suffix.lower() == ".csv":
         from . import table
 
-        return table.load_csv(path, task, image_size or folder.DEFAULT_SIZE)
+        return table.load_csv(path, task, image_size or folder.DEFAULT_SIZE, csv_columns)
     raise UserError(f"--data {spec}: not a .npz file, a .csv of image files and labels, or an image folder")

@@ -29,7 +29,8 @@ def pick(columns: list[str], wanted: tuple[str, ...], what: str, path: Path) -> 
     return found
 
 
-def read_rows(path: Path, task: str) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]], int]:
+def read_rows(path: Path, task: str, x_col: str | None = None,
+              y_col: str | None = None) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]], int]:
     """([(line, file, label)], skipped [(where, why)], data rows) from the CSV."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -39,8 +40,9 @@ def read_rows(path: Path, task: str) -> tuple[list[tuple[int, str, str]], list[t
     if not rows:
         raise UserError(f"{path}: empty; expected a header such as filename,class")
     header = [c.strip().lower() for c in rows[0]]
-    file_col = header.index(pick(header, FILE_COLUMNS, "file name", path))
-    label_col = header.index(pick(header, LABEL_COLUMNS[task], "label" if task == "classification" else "value", path))
+    file_col = header.index(pick(header, (x_col.lower(),) if x_col else FILE_COLUMNS, "file name", path))
+    label_col = header.index(pick(header, (y_col.lower(),) if y_col else LABEL_COLUMNS[task],
+                                  "label" if task == "classification" else "value", path))
     good, skipped, count = [], [], 0
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -63,11 +65,17 @@ def as_value(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def load_csv(path: Path, task: str, size: int) -> Dataset:
-    rows, skipped, total = read_rows(path, task)
+def load_csv(path: Path, task: str, size: int, columns: dict | None = None) -> Dataset:
+    """``columns``: {"x_col", "y_col", "image_root"} where the defaults do not fit (None: found by name;
+    paths relative to the CSV's folder)."""
+    columns = columns or {}
+    rows, skipped, total = read_rows(path, task, columns.get("x_col"), columns.get("y_col"))
+    root = Path(columns["image_root"]) if columns.get("image_root") else path.parent
+    if not root.is_dir():
+        raise UserError(f"--image-root {root}: no such folder")
     images, labels = [], []
     for line, name, label in rows:
-        file = Path(name) if Path(name).is_absolute() else path.parent / name
+        file = Path(name) if Path(name).is_absolute() else root / name
         value = as_value(label) if task == "regression" else label
         if value is None:
             skipped.append((f"line {line}", f"{label!r} is not a number"))
