@@ -111,6 +111,10 @@ def predict(model_path: str | Path, src: str, out: str | Path, options: PredictO
     paths = list_images(src)
     if not paths:
         raise UserError(f"SRC {src}: no images found (.jpg, .jpeg, .png, .bmp)")
+    if options.ray is not None:  # a foreign or broken model is refused here, not in every actor
+        from edgetl.runtime.model import Model
+
+        Model(model_path, device="cpu")
     sha = sha256_of(model_path)
     kept = earlier_rows(out, sha, options.overwrite)
     done = {row["path"] for row in kept}
