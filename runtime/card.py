@@ -103,6 +103,12 @@ class ModelCard:
             raise UserError(f"{source}: the model card is not valid JSON ({exc})") from None
         if not isinstance(data, dict):
             raise UserError(f"{source}: the model card is not a JSON object; was it written by edgetl?")
+        made = data.get("format", CARD_FORMAT)
+        if not isinstance(made, int) or isinstance(made, bool):
+            raise UserError(f"{source}: model card format {made!r} is not a whole number; was it written by edgetl?")
+        if made > CARD_FORMAT:
+            raise UserError(f"{source}: model card format {made!r} was made by a newer edgetl (this one reads "
+                            f"format {CARD_FORMAT} and older); upgrade: pip install -U edgetl")
         known = {f.name for f in dataclasses.fields(cls)}
         missing = [f.name for f in dataclasses.fields(cls)
                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING

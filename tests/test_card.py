@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from edgetl.runtime.card import METADATA_KEY, ModelCard
+from edgetl.runtime.card import CARD_FORMAT, METADATA_KEY, ModelCard
 from edgetl.runtime.errors import UserError
 
 
@@ -48,3 +48,21 @@ def test_save_load(tmp_path):
     card.save(tmp_path / "card.json")
     assert ModelCard.load(tmp_path / "card.json") == card
     assert [p.name for p in tmp_path.iterdir()] == ["card.json"]  # no temp files left
+
+
+@pytest.mark.parametrize("made, message", [(CARD_FORMAT + 1, r"newer edgetl .* upgrade"),
+                                           ("2", "not a whole number"), (None, "not a whole number")])
+def test_a_card_from_a_newer_edgetl_is_refused(made, message):
+    data = json.loads(make_card().to_json())
+    data["format"] = made
+    with pytest.raises(UserError, match=message):
+        ModelCard.from_json(json.dumps(data), source="m.onnx")
+
+
+def test_the_current_and_older_formats_load():
+    data = json.loads(make_card().to_json())
+    for made in (CARD_FORMAT, 0):
+        data["format"] = made
+        assert ModelCard.from_json(json.dumps(data)).class_names == data["class_names"]
+    del data["format"]
+    assert ModelCard.from_json(json.dumps(data)).format == CARD_FORMAT
