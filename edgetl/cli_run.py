@@ -67,7 +67,7 @@ def register(app: typer.Typer, friendly) -> None:
                                                        "for image sources (never the source folder)."),
         jsonl: Optional[Path] = typer.Option(None, help="Write one JSON object per frame."),
         device: Device = typer.Option(Device.auto, help="Execution provider: auto picks TensorRT, CUDA, then CPU."),
-        roi: Optional[str] = typer.Option(None, help="X,Y,W,H region to read (default: whole frame / centre crop)."),
+        roi: Optional[str] = typer.Option(None, help="X,Y,W,H region to read (default: the whole frame, fitted to the input as the model card says)."),
         max_frames: Optional[int] = typer.Option(None, min=1, help="Stop after N frames."),
         loop: bool = typer.Option(False, "--loop", help="A video file or images start again when they end, until "
                                                         "--max-frames or Ctrl-C (not for a camera or stream)."),

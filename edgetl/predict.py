@@ -49,10 +49,10 @@ def read_images(paths: list[str]) -> list:
 
 def fitted_batch(card, images: list) -> np.ndarray:
     """The readable images brought to the model's input (what Model.predict does), ready for one call."""
-    from edgetl.runtime.images import fit_batch
+    from edgetl.runtime.images import fit_to_input
 
     good = [image for image in images if image is not None]
-    return fit_batch(good, card.height, card.width, card.channels) if good else None
+    return np.stack([fit_to_input(image, card) for image in good]) if good else None
 
 
 def rows_for(model, paths: list[str], images: list, top_k: int, sha: str,

@@ -16,6 +16,7 @@ CARD_FORMAT = 1
 METADATA_KEY = "edgetl.card"
 TASKS = ("classification", "regression")
 COLOR_ORDERS = ("gray", "bgr")
+IMAGE_FITS = ("squash", "center_crop")  # how an image of another shape reaches input_shape (images.fit_to_input)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class ModelCard:
     digits: bool = False  # True when the model reads handwritten digits (MNIST style, white on black)
     reject_class: str | None = None  # a class meaning "not a digit": the runtime drops boxes it is sure of
     reject_threshold: float = 0.99  # ... sure: its probability at least this (chosen on the tune clips and writers TUNE)
+    image_fit: str = "squash"  # training squashes images to input_shape; the runtime does what this says
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantization: str | None = None
@@ -55,6 +57,8 @@ class ModelCard:
             raise UserError(f"model card: unknown color_order {self.color_order!r}")
         if len(self.input_shape) != 3:
             raise UserError(f"model card: input_shape must be [H, W, C], got {self.input_shape}")
+        if self.image_fit not in IMAGE_FITS:
+            raise UserError(f"model card: image_fit {self.image_fit!r} is not one of {', '.join(IMAGE_FITS)}")
         if self.reject_class is not None and self.reject_class not in self.class_names:
             raise UserError(f"model card: reject_class {self.reject_class!r} is not one of its class_names")
 

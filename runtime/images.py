@@ -72,3 +72,24 @@ def fit_batch(images, height: int, width: int, channels: int) -> np.ndarray:
     if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.shape[1:] == (height, width, channels):
         return images
     return np.stack([fit_image(np.asarray(im), height, width, channels) for im in images])
+
+
+def centre_box(shape, aspect: float) -> list[int]:
+    """The largest centred box of the given aspect ratio (width / height) inside an image of ``shape``."""
+    h, w = shape[:2]
+    bw, bh = (w, int(w / aspect)) if w / h < aspect else (int(h * aspect), h)
+    return [(w - bw) // 2, (h - bh) // 2, bw, bh]
+
+
+def fit_box(shape, card) -> list[int]:
+    """The part of an image that reaches the model, by the card's ``image_fit``: all of it (squash) or the
+    largest centred box of the input's aspect ratio (center_crop)."""
+    if card.image_fit == "center_crop":
+        return centre_box(shape, card.width / card.height)
+    return [0, 0, int(shape[1]), int(shape[0])]
+
+
+def fit_to_input(image: np.ndarray, card) -> np.ndarray:
+    """One image to the model's input as the card says: the one function every stage uses."""
+    x, y, w, h = fit_box(image.shape, card)
+    return fit_image(image[y:y + h, x:x + w], card.height, card.width, card.channels)

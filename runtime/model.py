@@ -12,7 +12,7 @@ import onnxruntime as ort
 
 from .card import METADATA_KEY, ModelCard
 from .errors import UserError
-from .images import fit_batch
+from .images import fit_to_input
 from .providers import check_fallback, requested_providers, with_options
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,11 @@ class Model:
 
     def predict(self, images) -> np.ndarray:
         """Probabilities (classification) or values (regression) for images of any size."""
-        return self.predict_batch(fit_batch(images, self.card.height, self.card.width, self.card.channels))
+        c = self.card
+        if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.shape[1:] == (c.height, c.width,
+                                                                                               c.channels):
+            return self.predict_batch(images)
+        return self.predict_batch(np.stack([fit_to_input(np.asarray(image), c) for image in images]))
 
     def labels(self, outputs: np.ndarray, k: int = 1) -> list[list[tuple[str, float]]]:
         """Top-k (label, score) per row for classification; [(value, value)] for regression."""

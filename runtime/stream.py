@@ -11,7 +11,7 @@ import numpy as np
 
 from .affinity import split_cores
 from .digits import digit_crops
-from .images import fit_batch
+from .images import fit_batch, fit_box, fit_to_input
 from .model import Model
 from .sources import FrameSource
 from .tracking import Tracker
@@ -53,21 +53,17 @@ class FrameResult:
         return record
 
 
-def centre_box(shape, aspect: float) -> list[int]:
-    """The largest centred box of the model's aspect ratio (width / height) inside the frame."""
-    h, w = shape[:2]
-    bw, bh = (w, int(w / aspect)) if w / h < aspect else (int(h * aspect), h)
-    return [(w - bw) // 2, (h - bh) // 2, bw, bh]
-
-
 def crop(image: np.ndarray, box) -> np.ndarray:
     x, y, w, h = box
     return image[y:y + h, x:x + w]
 
 
 def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]:
-    box = list(roi) if roi else centre_box(image.shape, model.card.width / model.card.height)
-    return fit_batch([crop(image, box)], model.card.height, model.card.width, model.card.channels), [box]
+    """The frame (or --roi) as the card's image_fit brings it to the input: as Model.predict and training do."""
+    region = crop(image, roi) if roi else image
+    x, y, w, h = fit_box(region.shape, model.card)
+    box = [x + roi[0], y + roi[1], w, h] if roi else [x, y, w, h]
+    return fit_to_input(region, model.card)[None], [box]
 
 
 def digit_batch(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]:
