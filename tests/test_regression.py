@@ -76,3 +76,24 @@ def test_exported_models_and_runtime_output_the_price(price_run, tmp_path):
     assert result.returncode == 0, result.stderr
     shown = [float(json.loads(line)["detections"][0]["label"]) for line in (tmp_path / "out.jsonl").open()]
     np.testing.assert_allclose(shown, keras_values[:3], rtol=1e-3)
+
+
+def test_predict_rows_carry_the_price(price_run, tmp_path):
+    import cv2
+
+    from edgetl.exporting import ExportOptions, export
+    from edgetl.predict import predict
+    from edgetl.rundir import load_run
+    from edgetl.train import predict as keras_predict
+
+    run, data = price_run
+    if not (run / "model.onnx").exists():
+        export(run, ExportOptions())
+    x = np.load(data)["x_test"][:4]
+    for i, image in enumerate(x):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), image)
+    predict(run / "model.onnx", str(tmp_path / "*.png"), tmp_path / "prices.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "prices.jsonl").read_text().splitlines()]
+    assert all(row["labels"] is None and row["error"] is None for row in rows)
+    expected = keras_predict(load_run(run)[0], x[..., None])[:, 0]
+    np.testing.assert_allclose([row["value"] for row in rows], expected, rtol=1e-4)
