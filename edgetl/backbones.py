@@ -18,13 +18,10 @@ from edgetl.runtime.errors import UserError
 CAFFE_BGR_MEAN = [103.939, 116.779, 123.68]
 NAMED_WEIGHTS = ("imagenet", "hed-bsds500", "none")
 
-# What each preprocessing does to 0..255 pixels, as the card says it; the keys are the modes of
-# keras.applications.imagenet_utils.preprocess_input that the in-graph layers reproduce (tests/test_backbone.py).
-PREPROCESSING = {
-    "caffe": "caffe: BGR, ImageNet mean subtracted per channel, no scaling",
-    "tf": "tf: scaled to [-1, 1] (x / 127.5 - 1)",
-    "torch": "torch: x / 255, ImageNet mean and std per channel (EfficientNet's own stem layers)",
-}
+# Each preprocessing mode (keras.applications.imagenet_utils.preprocess_input's, reproduced by built-in layers:
+# tests/test_backbone.py) as (mean, std) on 0..255 pixels per channel, BGR order: the card's preprocess records
+# them. "torch" (EfficientNet's own stem layers) is measured from the backbone itself (edgetl.model.stem_stats).
+NORMALIZATION = {"caffe": (CAFFE_BGR_MEAN, [1.0, 1.0, 1.0]), "tf": ([127.5] * 3, [127.5] * 3)}
 
 
 @dataclass(frozen=True)
@@ -39,7 +36,7 @@ class Backbone:
     # layers never train), i.e. fine-tunes nothing
     frozen_all: dict[str, int]
     min_size: int  # Keras's own minimum input side
-    preprocessing: str  # a key of PREPROCESSING
+    preprocessing: str  # "caffe", "tf" or "torch" (card.PREPROCESS_MODES)
     rgb: bool  # the ImageNet weights expect RGB: the first conv's input channels are reordered for BGR input
     weights_file: str  # what Keras downloads for --weights imagenet (named when it cannot)
     head_units: int | None = None  # default Dense units; None: by input size (edgetl.config.resolve_units)
@@ -51,9 +48,12 @@ class Backbone:
     def output_layer(self) -> str:
         return list(self.feature_layers)[-1]
 
-    def describe_preprocessing(self) -> str:
-        colour = "BGR input; the first conv's input channels reordered from RGB" if self.rgb else "BGR input"
-        return f"in-graph: gray->3 channels, resize, {PREPROCESSING[self.preprocessing]}; {colour}"
+    def card_preprocess(self, stats: tuple[list[float], list[float]] | None, to_backbone: str) -> dict:
+        """The card's ``preprocess``: what the graph does after its uint8 input. ``stats``: the measured
+        (mean, variance) of a "torch" backbone, BGR order; ``to_backbone``: none, bilinear or pad."""
+        mean, std = NORMALIZATION[self.preprocessing] if stats is None else (stats[0], [v ** 0.5 for v in stats[1]])
+        return {"mode": self.preprocessing, "mean": [float(v) for v in mean], "std": [float(v) for v in std],
+                "color": "rgb" if self.rgb else "bgr", "to_backbone": to_backbone}
 
 
 def build_application(keras, backbone: Backbone, size: int, imagenet: bool):

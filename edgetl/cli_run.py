@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from edgetl.runtime.card import FITS
 from edgetl.runtime.errors import UserError
 
 
@@ -16,6 +17,9 @@ class Device(str, Enum):
     cpu = "cpu"
     cuda = "cuda"
     tensorrt = "tensorrt"
+
+
+ImageFit = Enum("ImageFit", {fit: fit for fit in FITS}, type=str)  # the card's resize.fit choices
 
 
 def parse_roi(text: Optional[str]) -> Optional[list[int]]:
@@ -68,6 +72,9 @@ def register(app: typer.Typer, friendly) -> None:
         jsonl: Optional[Path] = typer.Option(None, help="Write one JSON object per frame."),
         device: Device = typer.Option(Device.auto, help="Execution provider: auto picks TensorRT, CUDA, then CPU."),
         roi: Optional[str] = typer.Option(None, help="X,Y,W,H region to read (default: the whole frame, fitted to the input as the model card says)."),
+        fit: Optional[ImageFit] = typer.Option(None, "--fit", help="How --whole-frame brings the frame (or --roi) "
+                                               "to the model's input: squash, pad (letterbox on black) or "
+                                               "center_crop (default: the model card's resize.fit, as training did)."),
         max_frames: Optional[int] = typer.Option(None, min=1, help="Stop after N frames."),
         loop: bool = typer.Option(False, "--loop", help="A video file or images start again when they end, until "
                                                         "--max-frames or Ctrl-C (not for a camera or stream)."),
@@ -112,6 +119,8 @@ def register(app: typer.Typer, friendly) -> None:
             typer.echo(f"live view: {live.url}", err=True)
         try:
             loaded = Model(model, device=device.value, threads=threads, fp16=fp16)
+            if fit:
+                loaded.use_fit(fit.value)
         except BaseException:
             if live:
                 live.close()

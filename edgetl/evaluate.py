@@ -9,7 +9,7 @@ import numpy as np
 from edgetl.data import load_dataset
 from edgetl.runtime.card import ModelCard
 from edgetl.runtime.errors import UserError
-from edgetl.runtime.images import fit_batch
+from edgetl.runtime.images import fit_all
 from edgetl.runtime.metrics import report
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def evaluate(model_path: Path, data: str, split: str = "test", device: str = "cp
     x, y = dataset.split(split)
     y = model_labels(card, dataset, y, "--data", data)
     check_shape(card, x, "--data", data)
-    x = fit_batch(x, card.height, card.width, card.channels)
+    x = fit_all(x, card)
     outputs = predict(x)
     result = report(card.task, y, outputs, card.class_names)
     return {"model": str(model_path), "data": data, "split": split, **result}

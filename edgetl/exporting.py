@@ -18,7 +18,7 @@ from edgetl.data import load_dataset
 from edgetl.data.split import strata, stratified_limit, stratified_split
 from edgetl.runtime.card import ModelCard
 from edgetl.runtime.errors import UserError
-from edgetl.runtime.images import fit_batch
+from edgetl.runtime.images import fit_all
 
 log = logging.getLogger(__name__)
 HELD_OUT_MAX = 2000
@@ -84,7 +84,7 @@ def samples(card: ModelCard, spec: str | None, calib_size: int,
         raise UserError(f"{option} {spec}: no held-out samples to verify the export on; give it a test split "
                         "or at least 2 samples per class")
     keep = stratified_limit(strata(held[1], card.task), HELD_OUT_MAX, seed)
-    return calib, (fit_batch(held[0][keep], *shape), held[1][keep])
+    return calib, (fit_all(held[0][keep], card), held[1][keep])
 
 
 def kept_out_in_training(training: dict, spec: str, n: int, drawn: tuple) -> tuple[np.ndarray, np.ndarray]:

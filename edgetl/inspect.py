@@ -88,6 +88,7 @@ def format_report(info: dict) -> str:
         lines.append(f"task {card['task']}, {len(card['class_names'])} classes, input {card['input_shape']} "
                      f"{card['input_dtype']} {card['color_order']}, backbone {card['backbone']} "
                      f"({card['weights']}) cut after {card['feature_layer']} at {card['backbone_input']}")
+        lines += contract_lines(card)
         if card.get("reject_class"):
             lines.append(f"reject class '{card['reject_class']}' at {card['reject_threshold']}")
         if card.get("quantization"):
@@ -108,6 +109,29 @@ def format_report(info: dict) -> str:
                      f"({', '.join(info['weight_types'])}), quantized: {'yes' if info['quantized'] else 'no'}")
         lines.append("operators " + ", ".join(f"{op} {n}" for op, n in info["operators"].items()))
     return "\n".join(lines)
+
+
+def contract_lines(card: dict) -> list[str]:
+    """The card's resize (what the runtime does to an image) and preprocess (what the graph does after)."""
+    r, h, w = card["resize"], *card["input_shape"][:2]
+    lines = [f"resize (runtime, card format {card['format']}): {r['fit']} to {h}x{w}, {r['shrink']} interpolation "
+             f"when shrinking, {r['enlarge']} when enlarging"]
+    pre = card.get("preprocess")
+    if not pre:
+        return lines + ["preprocess (in the graph): not recorded in this card"]
+    steps = ["float"]
+    if pre["to_backbone"] != "none":
+        steps.append(f"{'bilinear resize' if pre['to_backbone'] == 'bilinear' else 'zero padding'} to "
+                     f"{'x'.join(map(str, card['backbone_input']))}")
+    if card["input_shape"][2] == 1:
+        steps.append("gray to 3 channels")
+    steps.append(f"{pre['mode']}: (x - {_numbers(pre['mean'])}) / {_numbers(pre['std'])} per BGR channel")
+    colour = "RGB (first conv reordered in the graph)" if pre["color"] == "rgb" else "BGR"
+    return lines + [f"preprocess (in the graph): {', '.join(steps)}; weights made for {colour}"]
+
+
+def _numbers(values) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
 
 
 def to_json(info: dict) -> str:

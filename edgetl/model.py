@@ -44,6 +44,7 @@ class Chain:
     n_backbone: int
     unit_ends: list[int] | None = None
     backbone_layers: list | None = None
+    preprocess: dict | None = None  # what the preprocessing units do, as the card records it
 
     def apply(self, x, start: int = 0, stop: int | None = None):
         for layer in self.layers[start:stop]:
@@ -263,8 +264,10 @@ def build_chain(keras, input_shape, backbone: Backbone, weights: str, backbone_s
         pool = backbone.head_pool or ("flatten" if side <= MAX_FLATTEN_SIDE else "avg")
         head = dataclasses.replace(head, pool=pool)
     one_per_unit = len(body.units) == len(body.layers)
+    names = {layer.name for layer in pre}
+    to_backbone = "pad" if "pad" in names else "bilinear" if "resize" in names else "none"
     chain = Chain(keras, tuple(input_shape), pre + body.units + head_layers(keras, n_outputs, task, head, target),
                   len(pre), len(body.layers), None if one_per_unit else body.unit_ends,
-                  None if one_per_unit else body.layers)
+                  None if one_per_unit else body.layers, backbone.card_preprocess(body.stats, to_backbone))
     chain.model()  # builds every layer's weights
     return chain

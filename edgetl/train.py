@@ -255,18 +255,19 @@ def train(config: TrainConfig) -> Path:
         x_test, y_test = dataset.splits["test"]
         metrics["test"] = report(config.task, y_test, predict(model, x_test), class_names)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-    card = make_card(config, dataset, class_names, input_size, feature_layer, metrics, len(train_set[1]), head)
+    card = make_card(config, dataset, class_names, input_size, feature_layer, metrics, len(train_set[1]), head,
+                     chain.preprocess)
     return write_run(Path(config.out), model, card, history, metrics, dataset, config)
 
 
 def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], input_size: int, feature_layer: str,
-              metrics: dict, n_train: int, head) -> ModelCard:
+              metrics: dict, n_train: int, head, preprocess: dict | None = None) -> ModelCard:
     summary = {split: {k: v for k, v in m.items() if k in ("accuracy", "mae", "rmse", "n")}
                for split, m in metrics.items() if isinstance(m, dict)}
     return ModelCard(
         task=config.task, class_names=class_names, input_shape=list(dataset.image_shape),
         color_order=dataset.color_order, backbone=config.backbone, weights=config.weights,
-        normalization=get_backbone(config.backbone).describe_preprocessing(),
+        preprocess=preprocess,  # the images are resized as card.TRAINING_RESIZE, the card's default resize
         backbone_input=[input_size, input_size], feature_layer=feature_layer, digits=dataset.digits,
         reject_class=REJECT_CLASS if REJECT_CLASS in class_names else None,
         metrics=summary, edgetl_version=__version__,

@@ -12,20 +12,31 @@ from pathlib import Path
 
 from .errors import UserError
 
-CARD_FORMAT = 1
+CARD_FORMAT = 2  # 2: preprocess and resize as fields (1: prose "normalization"; whole-frame fit not recorded)
 METADATA_KEY = "edgetl.card"
 TASKS = ("classification", "regression")
 COLOR_ORDERS = ("gray", "bgr")
-IMAGE_FITS = ("squash", "center_crop")  # how an image of another shape reaches input_shape (images.fit_to_input)
+# resize: how the runtime brings an image of any size to input_shape (images.fit_to_input)
+FITS = ("squash", "pad", "center_crop")  # whole image stretched; fitted inside, centred on black; centre cut
+INTERPOLATIONS = ("area", "linear", "cubic", "nearest", "lanczos")  # OpenCV's INTER_*
+RESIZE_KEYS = ("fit", "shrink", "enlarge")  # shrink / enlarge: the interpolation when the image is larger / not
+# What edgetl's training loaders do to folder and CSV images, so what a card without a resize means.
+TRAINING_RESIZE = {"fit": "squash", "shrink": "area", "enlarge": "linear"}
+# preprocess: what the graph does after its uint8 input (the runtime does none of it)
+PREPROCESS_MODES = ("caffe", "tf", "torch", "none")  # keras.applications.imagenet_utils.preprocess_input's modes
+PREPROCESS_KEYS = ("mode", "mean", "std", "color", "to_backbone")
+TO_BACKBONE = ("none", "bilinear", "pad")  # input_shape to backbone_input inside the graph
 
 
 @dataclass
 class ModelCard:
     """What a model expects and what it predicts.
 
-    The model's input is uint8 pixels as OpenCV delivers them (NHWC, BGR or gray) at
-    ``input_shape``; everything else (cast, gray to 3 channels, resize, VGG mean subtraction)
-    happens inside the model graph, described by ``normalization`` and ``backbone_input``.
+    The model's input is uint8 pixels as OpenCV delivers them (NHWC, BGR or gray) at ``input_shape``. The
+    runtime brings an image there as ``resize`` says, and does nothing else. The graph does the rest, as
+    ``preprocess`` records: cast to float, to ``backbone_input`` (``to_backbone``), gray to 3 channels, then
+    ``(x - mean) / std`` per channel in BGR order (``mode`` names the keras.applications convention); ``color``
+    is the channel order the backbone's weights were made for (rgb: the graph reorders, the input stays BGR).
     """
 
     task: str
@@ -37,11 +48,11 @@ class ModelCard:
     backbone_input: list[int]  # [height, width] the backbone sees after in-graph resizing
     feature_layer: str
     input_dtype: str = "uint8"
-    normalization: str = "in-graph: gray->3 channels, resize, caffe BGR mean subtraction"
+    preprocess: dict | None = None  # PREPROCESS_KEYS; None: not recorded (a format 1 card, or a hand-made one)
+    resize: dict = field(default_factory=lambda: dict(TRAINING_RESIZE))  # RESIZE_KEYS
     digits: bool = False  # True when the model reads handwritten digits (MNIST style, white on black)
     reject_class: str | None = None  # a class meaning "not a digit": the runtime drops boxes it is sure of
     reject_threshold: float = 0.99  # ... sure: its probability at least this (chosen on the tune clips and writers TUNE)
-    image_fit: str = "squash"  # training squashes images to input_shape; the runtime does what this says
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantization: str | None = None
@@ -57,8 +68,11 @@ class ModelCard:
             raise UserError(f"model card: unknown color_order {self.color_order!r}")
         if len(self.input_shape) != 3:
             raise UserError(f"model card: input_shape must be [H, W, C], got {self.input_shape}")
-        if self.image_fit not in IMAGE_FITS:
-            raise UserError(f"model card: image_fit {self.image_fit!r} is not one of {', '.join(IMAGE_FITS)}")
+        self.resize = {**TRAINING_RESIZE, **self.resize}
+        check_choices("resize", self.resize, RESIZE_KEYS,
+                      {"fit": FITS, "shrink": INTERPOLATIONS, "enlarge": INTERPOLATIONS})
+        if self.preprocess is not None:
+            check_preprocess(self.preprocess)
         if self.reject_class is not None and self.reject_class not in self.class_names:
             raise UserError(f"model card: reject_class {self.reject_class!r} is not one of its class_names")
 
@@ -76,9 +90,11 @@ class ModelCard:
             fail("input_shape", "[height, width, channels] as positive integers")
         if not isinstance(self.color_order, str):
             fail("color_order", "a string")
-        for name in ("metrics", "training"):
+        for name in ("metrics", "training", "resize"):
             if not isinstance(getattr(self, name), dict):
                 fail(name, "an object")
+        if self.preprocess is not None and not isinstance(self.preprocess, dict):
+            fail("preprocess", "an object or null")
         if self.reject_class is not None and not isinstance(self.reject_class, str):
             fail("reject_class", "a string or null")
         if not (isinstance(self.reject_threshold, (int, float)) and 0.0 < self.reject_threshold <= 1.0):
@@ -113,13 +129,18 @@ class ModelCard:
         if made > CARD_FORMAT:
             raise UserError(f"{source}: model card format {made!r} was made by a newer edgetl (this one reads "
                             f"format {CARD_FORMAT} and older); upgrade: pip install -U edgetl")
+        if made < 2:
+            data = from_format_1(data)
         known = {f.name for f in dataclasses.fields(cls)}
         missing = [f.name for f in dataclasses.fields(cls)
                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
                    and f.name not in data]
         if missing:
             raise UserError(f"{source}: the model card lacks {', '.join(missing)}; was it written by edgetl?")
-        return cls(**{k: v for k, v in data.items() if k in known})
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except UserError as exc:
+            raise UserError(f"{source}: {exc}") from None
 
     def save(self, path: str | Path) -> None:
         from ._io import atomic_write_text
@@ -143,3 +164,36 @@ class ModelCard:
             raise UserError(f"{source}: no edgetl model card in the ONNX metadata; "
                             "export it with `edgetl export` (foreign ONNX files are not supported)")
         return cls.from_json(props[METADATA_KEY], source=source)
+
+
+def check_choices(name: str, record: dict, keys: tuple, choices: dict) -> None:
+    """Each key of ``record`` known, and each value of ``choices``' keys one of them; the first fault named."""
+    unknown = [key for key in record if key not in keys]
+    if unknown:
+        raise UserError(f"model card: {name} has unknown key {unknown[0]!r}; known: {', '.join(keys)}")
+    for key, valid in choices.items():
+        if record.get(key) not in valid:
+            raise UserError(f"model card: {name}.{key} {record.get(key)!r} is not one of {', '.join(valid)}")
+
+
+def check_preprocess(record: dict) -> None:
+    missing = [key for key in PREPROCESS_KEYS if key not in record]
+    if missing:
+        raise UserError(f"model card: preprocess lacks {', '.join(missing)}")
+    check_choices("preprocess", record, PREPROCESS_KEYS,
+                  {"mode": PREPROCESS_MODES, "color": ("bgr", "rgb"), "to_backbone": TO_BACKBONE})
+    for key in ("mean", "std"):
+        values = record[key]
+        if (not isinstance(values, list) or len(values) != 3
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+                or (key == "std" and not all(v > 0 for v in values))):
+            raise UserError(f"model card: preprocess.{key} must be 3 numbers (B, G, R){', each > 0' * (key == 'std')}, "
+                            f"got {values!r}")
+
+
+def from_format_1(data: dict) -> dict:
+    """A format 1 card as format 2: images squashed as training did (what Model.predict always did; only
+    `run --whole-frame` centre-cropped, unlike training), the in-graph preprocessing not recorded (it was prose)."""
+    fit = data.get("image_fit", "squash")  # briefly written by format 1 cards
+    data = {k: v for k, v in data.items() if k not in ("normalization", "image_fit", "preprocess", "resize")}
+    return {**data, "resize": {**TRAINING_RESIZE, "fit": fit}, "format": CARD_FORMAT}

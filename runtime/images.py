@@ -6,6 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .card import TRAINING_RESIZE
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
@@ -58,13 +60,15 @@ def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
     return image
 
 
+# cv2 flags for the card's resize interpolations (card.INTERPOLATIONS)
+INTERPOLATION_FLAGS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
+                       "area": cv2.INTER_AREA, "lanczos": cv2.INTER_LANCZOS4}
+
+
 def fit_image(image: np.ndarray, height: int, width: int, channels: int) -> np.ndarray:
-    """One image to the model's uint8 (height, width, channels)."""
-    image = normalize_decoded(image)
-    if image.shape[:2] != (height, width):
-        shrink = image.shape[0] > height or image.shape[1] > width
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    return convert_channels(image, channels)
+    """One image to the model's uint8 (height, width, channels), as training does (card.TRAINING_RESIZE: the whole
+    image squashed, INTER_AREA when shrinking, no aliasing; INTER_LINEAR when enlarging)."""
+    return fit_to_shape(image, (height, width, channels))
 
 
 def fit_batch(images, height: int, width: int, channels: int) -> np.ndarray:
@@ -82,14 +86,57 @@ def centre_box(shape, aspect: float) -> list[int]:
 
 
 def fit_box(shape, card) -> list[int]:
-    """The part of an image that reaches the model, by the card's ``image_fit``: all of it (squash) or the
-    largest centred box of the input's aspect ratio (center_crop)."""
-    if card.image_fit == "center_crop":
+    """x, y, w, h: the part of an image of ``shape`` that reaches the model under the card's ``resize.fit``: the
+    largest centred box of the input's aspect ratio (center_crop), else all of it (squash, pad)."""
+    if card.resize["fit"] == "center_crop":
         return centre_box(shape, card.width / card.height)
     return [0, 0, int(shape[1]), int(shape[0])]
 
 
+def scaled(image: np.ndarray, height: int, width: int, resize: dict) -> np.ndarray:
+    if image.shape[:2] == (height, width):
+        return image
+    shrink = image.shape[0] > height or image.shape[1] > width
+    flag = INTERPOLATION_FLAGS[resize["shrink"] if shrink else resize["enlarge"]]
+    return cv2.resize(image, (width, height), interpolation=flag)
+
+
+def letterboxed(image: np.ndarray, height: int, width: int, resize: dict) -> np.ndarray:
+    """Scaled to fit inside (height, width) keeping its aspect ratio, centred on black."""
+    h, w = image.shape[:2]
+    scale = min(height / h, width / w)
+    nh, nw = min(height, max(1, round(h * scale))), min(width, max(1, round(w * scale)))
+    top, left = (height - nh) // 2, (width - nw) // 2
+    return cv2.copyMakeBorder(scaled(image, nh, nw, resize), top, height - nh - top, left, width - nw - left,
+                              cv2.BORDER_CONSTANT, value=0)
+
+
+def fit_to_shape(image: np.ndarray, shape, resize: dict = TRAINING_RESIZE) -> np.ndarray:
+    """Gray or BGR pixels of any size and depth to uint8 ``shape`` (height, width, channels) by ``resize``
+    ({"fit": squash | pad | center_crop, "shrink": interpolation, "enlarge": interpolation}, see card.py)."""
+    height, width, channels = (int(v) for v in shape)
+    image = normalize_decoded(np.asarray(image))
+    if resize["fit"] == "pad":
+        image = letterboxed(image, height, width, resize)
+    else:
+        if resize["fit"] == "center_crop":
+            x, y, w, h = centre_box(image.shape, width / height)
+            image = image[y:y + h, x:x + w]
+        image = scaled(image, height, width, resize)
+    return convert_channels(image, channels)
+
+
 def fit_to_input(image: np.ndarray, card) -> np.ndarray:
-    """One image to the model's input as the card says: the one function every stage uses."""
-    x, y, w, h = fit_box(image.shape, card)
-    return fit_image(image[y:y + h, x:x + w], card.height, card.width, card.channels)
+    """One image to the model's input as its card says (input_shape, color_order's channels, resize): the one
+    rule that Model.predict, `edgetl run`, predict, evaluate, export and training's loaders all apply."""
+    return fit_to_shape(image, card.input_shape, card.resize)
+
+
+def fit_all(images, card) -> np.ndarray:
+    """Images (a list, or an array already at the input shape, passed through) to one uint8 input batch."""
+    shape = (card.height, card.width, card.channels)
+    if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.shape[1:] == shape:
+        return images
+    if len(images) == 0:
+        return np.zeros((0, *shape), np.uint8)
+    return np.stack([fit_to_input(image, card) for image in images])

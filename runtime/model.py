@@ -1,6 +1,7 @@
 """A self-describing ONNX model: the card from its metadata, an onnxruntime session, batched predict."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -12,7 +13,7 @@ import onnxruntime as ort
 
 from .card import METADATA_KEY, ModelCard
 from .errors import UserError
-from .images import fit_to_input
+from .images import fit_all
 from .providers import check_fallback, requested_providers, with_options
 
 log = logging.getLogger(__name__)
@@ -214,12 +215,13 @@ class Model:
         return self.session.run(None, {self.input_name: batch})[0]
 
     def predict(self, images) -> np.ndarray:
-        """Probabilities (classification) or values (regression) for images of any size."""
-        c = self.card
-        if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.shape[1:] == (c.height, c.width,
-                                                                                               c.channels):
-            return self.predict_batch(images)
-        return self.predict_batch(np.stack([fit_to_input(np.asarray(image), c) for image in images]))
+        """Probabilities (classification) or values (regression) for images of any size, each brought to the input
+        as the card's ``resize`` says (images.fit_to_input); a uint8 batch already at the input shape as it is."""
+        return self.predict_batch(fit_all(images, self.card))
+
+    def use_fit(self, fit: str) -> None:
+        """Bring images to the input by ``fit`` (card.FITS) instead of the card's own (`edgetl run --fit`)."""
+        self.card = dataclasses.replace(self.card, resize={**self.card.resize, "fit": fit})
 
     def labels(self, outputs: np.ndarray, k: int = 1) -> list[list[tuple[str, float]]]:
         """Top-k (label, score) per row for classification; [(value, value)] for regression."""

@@ -59,7 +59,8 @@ def crop(image: np.ndarray, box) -> np.ndarray:
 
 
 def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]:
-    """The frame (or --roi) as the card's image_fit brings it to the input: as Model.predict and training do."""
+    """The frame (or --roi) brought to the input as the card's resize says, as Model.predict and training do;
+    the box is the part that reaches the model (all of it, or the centre cut)."""
     region = crop(image, roi) if roi else image
     x, y, w, h = fit_box(region.shape, model.card)
     box = [x + roi[0], y + roi[1], w, h] if roi else [x, y, w, h]

@@ -285,8 +285,11 @@ def test_train_export_int8_run(name, tmp_path, imagenet_offline):
                             input_size=backbone.min_size, epochs=1, augment=0, freeze=freeze, fine_tune_epochs=1))
     card = ModelCard.load(run / "card.json")
     assert card.backbone == name and card.feature_layer == backbone.output_layer
-    assert backbone.describe_preprocessing() == card.normalization and card.training["preprocessing"] == \
-        backbone.preprocessing
+    assert card.preprocess["mode"] == backbone.preprocessing == card.training["preprocessing"]
+    assert card.preprocess["color"] == ("rgb" if backbone.rgb else "bgr") and card.preprocess["to_backbone"] == "none"
+    if backbone.preprocessing != "torch":  # "torch": measured from the weights' own stem layers
+        assert (card.preprocess["mean"], card.preprocess["std"]) == \
+            {"caffe": ([103.939, 116.779, 123.68], [1.0] * 3), "tf": ([127.5] * 3, [127.5] * 3)}[backbone.preprocessing]
     report = export(run, ExportOptions(quantize="int8", calib_size=16, max_drop=100.0))
     model, _ = load_run(run)
     assert not [layer for layer in model.layers if layer.__class__.__name__ in ("Lambda", "Functional")]

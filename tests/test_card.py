@@ -66,3 +66,50 @@ def test_the_current_and_older_formats_load():
         assert ModelCard.from_json(json.dumps(data)).class_names == data["class_names"]
     del data["format"]
     assert ModelCard.from_json(json.dumps(data)).format == CARD_FORMAT
+
+
+PREPROCESS = {"mode": "caffe", "mean": [103.939, 116.779, 123.68], "std": [1.0, 1.0, 1.0], "color": "bgr",
+              "to_backbone": "bilinear"}
+
+
+def test_preprocess_and_resize_round_trip_as_fields():
+    card = make_card(preprocess=PREPROCESS, resize={"fit": "pad", "shrink": "cubic", "enlarge": "nearest"})
+    data = json.loads(card.to_metadata()[METADATA_KEY])
+    assert data["format"] == 2 and data["preprocess"] == PREPROCESS
+    assert data["resize"] == {"fit": "pad", "shrink": "cubic", "enlarge": "nearest"}
+    assert ModelCard.from_metadata(card.to_metadata(), "m.onnx") == card
+
+
+def test_a_resize_without_interpolations_takes_trainings():
+    assert make_card(resize={"fit": "center_crop"}).resize == {"fit": "center_crop", "shrink": "area",
+                                                               "enlarge": "linear"}
+
+
+def test_a_format_1_card_loads_as_old_edgetl_ran_it():
+    """Format 1: prose normalization, no resize: images squashed with area/linear, as training did."""
+    data = json.loads(make_card().to_json())
+    del data["preprocess"], data["resize"]
+    data.update(format=1, normalization="in-graph: gray->3 channels, resize, caffe BGR mean subtraction")
+    card = ModelCard.from_json(json.dumps(data))
+    assert card.resize == {"fit": "squash", "shrink": "area", "enlarge": "linear"}
+    assert card.preprocess is None and card.format == CARD_FORMAT
+    data["image_fit"] = "center_crop"  # written by format 1 cards for a while
+    assert ModelCard.from_json(json.dumps(data)).resize["fit"] == "center_crop"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("resize", {"fit": "stretch"}, "m.onnx: model card: resize.fit 'stretch' is not one of squash, pad, center_crop"),
+    ("resize", {"fit": "pad", "shrink": "bicubic"}, "resize.shrink 'bicubic' is not one of area, linear"),
+    ("resize", {"fit": "pad", "fill": 0}, "resize has unknown key 'fill'; known: fit, shrink, enlarge"),
+    ("resize", "squash", "resize must be an object"),
+    ("preprocess", {**PREPROCESS, "mode": "inception"}, "preprocess.mode 'inception' is not one of caffe, tf"),
+    ("preprocess", {**PREPROCESS, "std": [1, 0, 1]}, r"preprocess.std must be 3 numbers \(B, G, R\), each > 0"),
+    ("preprocess", {**PREPROCESS, "color": "rgba"}, "preprocess.color 'rgba' is not one of bgr, rgb"),
+    ("preprocess", {"mode": "tf"}, "preprocess lacks mean, std, color, to_backbone"),
+])
+def test_a_hand_edited_contract_is_named_in_one_line(field, value, message):
+    data = json.loads(make_card().to_json())
+    data[field] = value
+    with pytest.raises(UserError, match=message) as caught:
+        ModelCard.from_json(json.dumps(data), source="m.onnx")
+    assert "\n" not in str(caught.value)
