@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from edgetl.augment import augmented_copy
+from edgetl.features import BATCH
 from edgetl.ray_session import import_ray, start
 
 log = logging.getLogger(__name__)
 OPTION = "--features-on-ray"
-BATCH = 128
 
 
 class PrefixActor:

@@ -6,7 +6,6 @@ goes on where it stopped; Ctrl-C keeps every row finished so far.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -18,6 +17,7 @@ import numpy as np
 
 from edgetl.predict_output import check_output, read_rows, write_rows
 from edgetl.predict_sources import list_images
+from edgetl.runtime._io import sha256_file
 from edgetl.runtime.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -31,14 +31,6 @@ class PredictOptions:
     overwrite: bool = False
     ray: str | None = None  # None: in-process; "local": a Ray started here; else a cluster address
     workers: int | None = None  # Ray actors (default: one per CPU Ray sees)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_images(paths: list[str]) -> list:
@@ -115,7 +107,7 @@ def predict(model_path: str | Path, src: str, out: str | Path, options: PredictO
         from edgetl.runtime.model import Model
 
         Model(model_path, device="cpu")
-    sha = sha256_of(model_path)
+    sha = sha256_file(model_path)
     kept = earlier_rows(out, sha, options.overwrite)
     done = {row["path"] for row in kept}
     todo = [p for p in paths if p not in done]

@@ -1,7 +1,6 @@
 """Keras to ONNX with tf2onnx: uint8 NHWC input, dynamic batch, the model card in metadata_props."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
@@ -119,14 +118,6 @@ def save_onnx(proto, path: Path) -> Path:
     with atomic_path(path) as tmp:
         onnx.save_model(proto, str(tmp))
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_float(model, card: ModelCard, path: Path, opset: int = DEFAULT_OPSET) -> Path:

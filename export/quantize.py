@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from edgetl.export.calibration import BatchReader, check_count
-from edgetl.export.onnx_export import INPUT_NAME, read_metadata, save_onnx, set_metadata, sha256_file
+from edgetl.export.onnx_export import INPUT_NAME, read_metadata, save_onnx, set_metadata
+from edgetl.runtime._io import sha256_file
 from edgetl.runtime.card import ModelCard
 from edgetl.runtime.errors import UserError
 

@@ -101,7 +101,8 @@ def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score
     timings = {"preprocess": preprocess_ms, "infer": (t2 - t1) * 1e3}
     if digits and model.card.task == "classification":
         if uncertain is not None:
-            uncertain.extend(unsure_crops(model.card, boxes, batch, outputs, margin))
+            uncertain.extend(unsure_crops(model.card, boxes, batch, outputs,
+                                          *digit_probabilities(model.card, outputs), margin))
         return digit_detections(model, boxes, outputs, min_score, tracker), timings
     detections = []
     for box, labels in zip(boxes, model.labels(outputs, k=top_k)):

@@ -38,13 +38,12 @@ class Unsure:
     rejected: bool
 
 
-def unsure_crops(card, boxes: list, batch: np.ndarray, probs: np.ndarray, margin: float) -> list[Unsure]:
-    """Boxes the "not a digit" rule refused, and boxes whose best digit beat the second by less than ``margin``."""
-    from .stream import digit_probabilities
-
+def unsure_crops(card, boxes: list, batch: np.ndarray, probs: np.ndarray, digits: np.ndarray,
+                 rejected: np.ndarray, margin: float) -> list[Unsure]:
+    """Boxes the "not a digit" rule refused, and boxes whose best digit beat the second by less than ``margin``
+    (``digits``, ``rejected``: stream.digit_probabilities of ``probs``)."""
     if not len(boxes):
         return []
-    digits, rejected = digit_probabilities(card, probs)
     ranked = np.sort(digits, axis=1)
     gap = ranked[:, -1] - (ranked[:, -2] if digits.shape[1] > 1 else 0.0)
     best = digits.argmax(axis=1)
