@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,13 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 EDGETL = [sys.executable, "-m", "edgetl"]
+
+
+def default_signals() -> None:
+    # A test run started in the background (`make test &`, some CI runners) inherits SIGINT ignored,
+    # and edgetl rightly keeps a signal the user ignored ignored: give the child the default back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import EDGETL, ROOT, FakeModel, write_shapes
+from conftest import EDGETL, ROOT, FakeModel, default_signals, write_shapes
 from edgetl import __version__
 from edgetl.cli import app
 from edgetl.runtime import app as runtime_app
@@ -373,13 +373,6 @@ def exported(tiny_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("exported")
     export(tiny_run, ExportOptions(out=out))
     return out / "model.onnx"
-
-
-def default_signals() -> None:
-    # A test run started in the background (`make test &`, some CI runners) inherits SIGINT ignored,
-    # and edgetl rightly keeps a signal the user ignored ignored: give the child the default back.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def start(*args) -> subprocess.Popen:

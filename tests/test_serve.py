@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import EDGETL, ROOT
+from conftest import EDGETL, ROOT, default_signals
 from edgetl.cli import app
 from edgetl.runtime.errors import UserError
 from edgetl.runtime.serve import BOUNDARY, LiveServer, encode_jpeg, parse_serve
@@ -86,7 +86,7 @@ def start_run(model: Path, clip: Path, port: int, jsonl: Path, frames: int) -> s
     args = ["run", model, "--source", clip, "--loop", "--whole-frame", "--device", "cpu", "--no-show",
             "--serve", f"127.0.0.1:{port}", "--max-frames", frames, "--jsonl", jsonl, "--fast"]
     return subprocess.Popen([*EDGETL, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=default_signals)
 
 
 # --- the server alone ---------------------------------------------------------------------------------------

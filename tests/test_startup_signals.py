@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import default_signals
+
 EDGETL = Path(sys.executable).with_name("edgetl")
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -18,7 +20,8 @@ EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 def interrupted_start(tmp_path: Path, signum: int, delay: float) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([str(EDGETL), "train", "--data", "mnist-5k", "--out", str(tmp_path / "run")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=default_signals)
     time.sleep(delay)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
