@@ -271,10 +271,34 @@ def _skeleton(shape: np.ndarray) -> np.ndarray:
     return img[1:-1, 1:-1]
 
 
+def _with_filled_loops(shape: np.ndarray, skeleton: np.ndarray) -> np.ndarray:
+    """The skeleton with each loop that a thick pen filled in (the small loops of an 8, a 6's belly) drawn
+    back as the loop the writer's pen went round: the outline of the blob, half a stroke inside its edge.
+
+    Thinning turns a filled loop into a stick, and the digit rewritten from that stick with a thin pen is
+    no longer the digit it is labelled (an 8 becomes a 6 or a 9): about 4% of mnist-5k's test digits.
+    """
+    depth = cv2.distanceTransform(shape.astype(np.uint8), cv2.DIST_L2, 3)
+    if not skeleton.any():
+        return skeleton
+    half = max(1.0, float(np.median(depth[skeleton])))  # half the typical stroke width
+    core = (depth > 1.9 * half).astype(np.uint8)
+    if not core.any():
+        return skeleton
+    reach = int(np.ceil(1.9 * half)) * 2 + 1
+    blob = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    blob &= (depth >= half).astype(np.uint8)  # the blob shrunk by half a stroke: its edge is the pen's path
+    contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    ring = np.zeros(shape.shape, np.uint8)
+    cv2.drawContours(ring, [c for c in contours if cv2.contourArea(c) >= 4 * half * half], -1, 1, 1)
+    inside = cv2.erode(blob, np.ones((3, 3), np.uint8)).astype(bool)
+    return (skeleton & ~inside) | ring.astype(bool)
+
+
 def _centre_lines(digit: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The digit's pen path as line segments (S, 2, 2) in 28x28 pixel coordinates, and their extent x0, y0, x1, y1."""
     big = cv2.resize(digit.astype(np.float32), (56, 56), interpolation=cv2.INTER_LINEAR) > 100
-    skeleton = _skeleton(big)
+    skeleton = _with_filled_loops(big, _skeleton(big))
     segments = []
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
         a = skeleton[:56 - dy, max(0, -dx):56 - max(0, dx)]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgetl.clips import H, W, render_clip, score_clip
-from edgetl.desk import desk_frames, render_desk_clip
+from edgetl.desk import _stroke, desk_frames, render_desk_clip
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +128,21 @@ def test_score_clip_single_row_unchanged():
                                           "empty_frames": 0, "false_on_empty": 0}
     missed = [{"detections": [det([0, 0, 10, 20], "3")]}]
     assert score_clip(truth, missed)["frames_exact"] == 0.0
+
+
+def hole_count(image: np.ndarray) -> int:
+    _, hierarchy = cv2.findContours((image > 0.5).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return 0 if hierarchy is None else int((hierarchy[0][:, 3] >= 0).sum())
+
+
+def test_a_loop_the_pen_filled_is_rewritten_as_a_loop():
+    """A 6 whose belly MNIST's thick pen filled in: rewritten with a thin pen it keeps a closed belly, not a
+    stick through it (which reads as a 1)."""
+    six = np.zeros((28, 28), np.uint8)
+    cv2.line(six, (17, 4), (10, 15), 255, 2)
+    cv2.circle(six, (13, 19), 5, 255, -1)
+    stroke = _stroke(six, 60.0, 2.0, np.random.default_rng(0))
+    assert hole_count(stroke) == 1
+    stick = np.zeros((28, 28), np.uint8)
+    cv2.line(stick, (14, 4), (14, 24), 255, 3)  # no filled loop: nothing added
+    assert hole_count(_stroke(stick, 60.0, 2.0, np.random.default_rng(0))) == 0
