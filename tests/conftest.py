@@ -23,6 +23,16 @@ def default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """proc.communicate, but a child that outlives the timeout is killed, not left running after the test."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
 def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """edgetl in a subprocess, as a user runs it."""
     return subprocess.run([*EDGETL, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import EDGETL, ROOT, FakeModel, default_signals, write_shapes
+from conftest import EDGETL, ROOT, FakeModel, default_signals, finish, write_shapes
 from edgetl import __version__
 from edgetl.cli import app
 from edgetl.runtime import app as runtime_app
@@ -403,7 +403,7 @@ def test_sigterm_during_run_finalises_the_outputs(tmp_path, exported):
     try:
         wait_for(running)
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = finish(proc, 60)
     finally:
         proc.kill()
     assert proc.returncode == 143, stderr
@@ -429,7 +429,7 @@ def test_signal_during_export_keeps_the_previous_files(tmp_path, tiny_run, expor
         wait_for(lambda: list(out.glob(".export.edgetl-tmp-*")))  # the export has started
         time.sleep(0.05)  # inside the export (loading TensorFlow, converting): well before it can finish
         proc.send_signal(signum)
-        _, stderr = proc.communicate(timeout=120)
+        _, stderr = finish(proc, 120)
     finally:
         proc.kill()
     assert proc.returncode == 128 + signum, stderr

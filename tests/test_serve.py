@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import EDGETL, ROOT, default_signals
+from conftest import EDGETL, ROOT, default_signals, finish
 from edgetl.cli import app
 from edgetl.runtime.errors import UserError
 from edgetl.runtime.serve import BOUNDARY, LiveServer, encode_jpeg, parse_serve
@@ -192,7 +192,7 @@ def test_run_serves_stream_snapshot_and_stats(model, clip, tmp_path):
         assert {"fps", "latency_ms"} <= stats.keys() and stats["last"]["detections"][0]["label"] in CLASSES
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = finish(proc, 60)
     assert proc.returncode == 130, err
     assert json.loads(out.strip().splitlines()[-1])["stopped"] == "SIGINT"
     assert f"live view: {url}" in err and "Traceback" not in err
@@ -214,7 +214,7 @@ def test_a_client_that_disconnects_mid_stream_does_not_stop_the_run(model, clip,
         if reset:  # a connection reset rather than a clean close
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         raw.close()
-    out, err = proc.communicate(timeout=120)
+    out, err = finish(proc, 120)
     assert proc.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1])["frames"] == frames
     assert len(jsonl.read_text().splitlines()) == frames

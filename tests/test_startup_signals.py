@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import default_signals
+from conftest import default_signals, finish
 
 EDGETL = Path(sys.executable).with_name("edgetl")
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -24,7 +24,7 @@ def interrupted_start(tmp_path: Path, signum: int, delay: float) -> subprocess.C
                             preexec_fn=default_signals)
     time.sleep(delay)
     proc.send_signal(signum)
-    out, err = proc.communicate(timeout=60)
+    out, err = finish(proc, 60)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
