@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from edgetl.runtime.errors import UserError
-from edgetl.runtime.images import IMAGE_SUFFIXES, fit_image, is_gray, read_image
+from edgetl.runtime.images import IMAGE_SUFFIXES, is_gray, read_image
 
 from . import Dataset
+from .lazy import ImageFiles
 
 log = logging.getLogger(__name__)
 DEFAULT_SIZE = 128
@@ -23,15 +24,16 @@ def load_folder(root: Path, task: str, size: int) -> Dataset:
     class_names = class_folders(split_dirs.get("train", root))
     skipped: list[tuple[str, str]] = []
     raw: dict[str, tuple[list, list]] = {}
+    colour = []
     for split, folder in split_dirs.items():
-        raw[split] = read_split(folder, class_names, skipped)
-    gray = all(is_gray(im) for images, _ in raw.values() for im in images)
-    channels = 1 if gray else 3
-    splits = {split: (np.stack([fit_image(im, size, size, channels) for im in images]), np.array(labels))
-              for split, (images, labels) in raw.items() if images}
+        raw[split] = read_split(folder, class_names, skipped, colour)
+    channels = 3 if any(colour) else 1
+    # the files are read again, a batch at a time, when training uses them: never all in memory
+    splits = {split: (ImageFiles(paths, size, size, channels), np.array(labels))
+              for split, (paths, labels) in raw.items() if paths}
     if "train" not in splits:
         raise UserError(f"{root}: no usable images left ({len(skipped)} skipped); add JPEG, PNG or BMP files")
-    return Dataset(root.name, splits, class_names, "gray" if gray else "bgr", skipped=skipped)
+    return Dataset(root.name, splits, class_names, "bgr" if channels == 3 else "gray", skipped=skipped)
 
 
 def find_split_dirs(root: Path) -> dict[str, Path]:
@@ -69,8 +71,10 @@ def class_folders(folder: Path) -> list[str]:
     return names
 
 
-def read_split(folder: Path, class_names: list[str], skipped: list) -> tuple[list, list]:
-    images, labels = [], []
+def read_split(folder: Path, class_names: list[str], skipped: list, colour: list) -> tuple[list, list]:
+    """(paths, labels) of the readable images; each is decoded once here to check it (unreadable ones go to
+    ``skipped``) and to note whether it has colour (``colour`` gets one bool per image)."""
+    paths, labels = [], []
     for label, name in enumerate(class_names):
         class_dir = folder / name
         if not class_dir.is_dir():
@@ -83,9 +87,10 @@ def read_split(folder: Path, class_names: list[str], skipped: list) -> tuple[lis
             if image is None:
                 skipped.append((str(path), "not a readable JPEG, PNG or BMP image"))
                 continue
-            images.append(image)
+            colour.append(not is_gray(image))
+            paths.append(str(path))
             labels.append(label)
             count += 1
         if count == 0 and folder.name not in ("test", "val", "validation"):
             raise UserError(f"{class_dir}: class {name!r} has no usable images; add some or remove the folder")
-    return images, labels
+    return paths, labels

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from edgetl.runtime.errors import UserError
-from edgetl.runtime.images import fit_image, is_gray, read_image
+from edgetl.runtime.images import is_gray, read_image
 
 from . import Dataset
+from .lazy import ImageFiles
 
 log = logging.getLogger(__name__)
 FILE_COLUMNS = ("filename", "path", "file", "image", "id")
@@ -73,7 +74,7 @@ def load_csv(path: Path, task: str, size: int, columns: dict | None = None) -> D
     root = Path(columns["image_root"]) if columns.get("image_root") else path.parent
     if not root.is_dir():
         raise UserError(f"--image-root {root}: no such folder")
-    images, labels = [], []
+    files, colour, labels = [], [], []
     for line, name, label in rows:
         file = Path(name) if Path(name).is_absolute() else root / name
         value = as_value(label) if task == "regression" else label
@@ -84,19 +85,19 @@ def load_csv(path: Path, task: str, size: int, columns: dict | None = None) -> D
         if image is None:
             skipped.append((f"line {line}", f"{'missing' if not file.is_file() else 'unreadable'} file {name}"))
             continue
-        images.append(image)
+        files.append(str(file))
+        colour.append(not is_gray(image))  # decoded once to check it; read again a batch at a time
         labels.append(value)
     skipped.sort(key=lambda item: int(item[0].split()[1]))  # by line number
     if skipped:
         shown = ", ".join(f"{where} {why}" for where, why in skipped[:SHOWN])
         more = f", and {len(skipped) - SHOWN} more" if len(skipped) > SHOWN else ""
         log.warning("%s: skipped %d of %d rows: %s%s", path, len(skipped), total, shown, more)
-    if not images:
+    if not files:
         raise UserError(f"{path}: no usable rows ({len(skipped)} skipped); first: "
                         f"{skipped[0][0]} {skipped[0][1]}" if skipped else f"{path}: no rows after the header")
-    gray = all(is_gray(im) for im in images)
-    channels = 1 if gray else 3
-    x = np.stack([fit_image(im, size, size, channels) for im in images])
+    gray = not any(colour)
+    x = ImageFiles(files, size, size, 1 if gray else 3)
     if task == "regression":
         return Dataset(path.name, {"train": (x, np.asarray(labels, np.float32))}, ["value"],
                        "gray" if gray else "bgr")

@@ -1,0 +1,76 @@
+"""Image folders and CSVs are read from disk a batch at a time (edgetl/data/lazy.py), never all in memory,
+and train exactly as the same images held in memory do."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import write_shapes
+from edgetl.data import Dataset, load_dataset
+from edgetl.data.lazy import ImageFiles
+from edgetl.runtime.images import fit_image
+
+
+def test_slices_decode_and_index_arrays_stay_on_disk(tmp_path):
+    root = write_shapes(tmp_path / "shapes", per_class=5)
+    x, y = load_dataset(str(root), image_size=24).split("train")
+    assert isinstance(x, ImageFiles) and x.shape == (10, 24, 24, 3) and list(y) == [0] * 5 + [1] * 5
+    expected = np.stack([fit_image(cv2.imread(p), 24, 24, 3) for p in x.paths])
+    assert np.array_equal(x[2:7], expected[2:7])
+    subset = x[np.array([9, 0, 4])]
+    assert isinstance(subset, ImageFiles) and len(subset) == 3
+    assert np.array_equal(subset[:], expected[[9, 0, 4]])
+    assert np.array_equal(x[np.arange(10) % 2 == 1][:], expected[1::2])
+    assert np.array_equal(np.asarray(x), expected)
+    assert np.array_equal(x[3], expected[3])
+
+
+def test_augmented_features_are_made_a_batch_at_a_time_and_match_the_whole_copy(tmp_path, monkeypatch):
+    from edgetl import features
+    from edgetl._deps import import_keras
+    from edgetl.augment import augmented_copy
+
+    keras = import_keras()
+    root = write_shapes(tmp_path / "shapes", per_class=10)
+    x, _ = load_dataset(str(root), image_size=16).split("train")
+    prefix = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Rescaling(1.0)])
+    monkeypatch.setattr(features, "BATCH", 6)  # several batches, the last one short
+    monkeypatch.setattr(ImageFiles, "__array__", lambda *a, **k: pytest.fail("the whole folder was decoded"))
+    out = features.extract(prefix, {"train": x}, {"train": 2}, seed=7)["train"]
+    whole = x.decode(x.paths)
+    assert out.shape == (60, 16, 16, 3)
+    assert np.array_equal(out[:20], whole.astype(np.float32))
+    assert np.array_equal(out[20:40], augmented_copy(whole, 8).astype(np.float32))
+    assert np.array_equal(out[40:], augmented_copy(whole, 9).astype(np.float32))
+    assert not np.array_equal(out[20:40], out[:20])  # the copies really are augmented
+
+
+def in_memory(dataset: Dataset) -> Dataset:
+    splits = {name: (np.asarray(x), y) for name, (x, y) in dataset.splits.items()}
+    return Dataset(dataset.name, splits, dataset.class_names, dataset.color_order, dataset.digits, dataset.skipped)
+
+
+@pytest.mark.slow
+def test_a_folder_trains_streamed_as_it_does_in_memory(tmp_path, monkeypatch):
+    from edgetl import train as training
+    from edgetl.config import TrainConfig
+    from edgetl.model import HeadConfig
+
+    root = write_shapes(tmp_path / "shapes", per_class=20)
+
+    def run(out, loader):
+        monkeypatch.setattr(training, "load_dataset", loader)
+        config = TrainConfig(data=str(root), out=out, weights="none", input_size=32, feature_layer="block1_pool",
+                             head=HeadConfig(units=8), epochs=2, augment=1, overwrite=True)
+        path = training.train(config)
+        return json.loads((path / "metrics.json").read_text())["val"], (path / "history.csv").read_text()
+
+    with monkeypatch.context() as m:
+        m.setattr(ImageFiles, "__array__", lambda *a, **k: pytest.fail("the whole folder was decoded"))
+        streamed = run(tmp_path / "streamed", load_dataset)
+    held = run(tmp_path / "held", lambda *a, **k: in_memory(load_dataset(*a, **k)))
+    assert streamed == held
+    assert streamed[0]["n"] == 4 and streamed[1].count("\n") == 3  # header and two epochs
