@@ -48,3 +48,29 @@ def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: 
                     out[name][base + i:base + i + len(batch)] = predict_on_batch(prefix, batch)
                     bar.update(task, advance=len(batch))
     return out
+
+
+def batches_from_disk(keras, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
+    """A keras PyDataset over memory-mapped features: each batch read from the file as fit asks for it (given
+    the whole array, fit would copy it into memory). Shuffled once per epoch, rows of a batch read in file
+    order."""
+
+    class FeatureBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.order = np.arange(len(x))
+            self.rng = np.random.default_rng(seed)
+            self.on_epoch_end()
+
+        def __len__(self) -> int:
+            return -(-len(x) // batch_size)
+
+        def __getitem__(self, i: int):
+            rows = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
+            return np.asarray(x[rows]), y[rows]
+
+        def on_epoch_end(self) -> None:
+            if shuffle:
+                self.rng.shuffle(self.order)
+
+    return FeatureBatches()

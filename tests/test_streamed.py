@@ -74,3 +74,50 @@ def test_a_folder_trains_streamed_as_it_does_in_memory(tmp_path, monkeypatch):
     held = run(tmp_path / "held", lambda *a, **k: in_memory(load_dataset(*a, **k)))
     assert streamed == held
     assert streamed[0]["n"] == 4 and streamed[1].count("\n") == 3  # header and two epochs
+
+
+def test_features_on_disk_are_fed_to_fit_a_batch_at_a_time(monkeypatch):
+    from edgetl import features
+    from edgetl._deps import import_keras
+
+    monkeypatch.setattr(features, "IN_MEMORY_LIMIT", 0)
+    x = features.allocate((23, 2))
+    assert isinstance(x, np.memmap)
+    x[:] = np.arange(46, dtype=np.float32).reshape(23, 2)
+    y = np.arange(23) * 10
+    keras = import_keras()
+    shuffled = features.batches_from_disk(keras, x, y, 5, shuffle=True, seed=0)
+    assert len(shuffled) == 5
+    epochs = []
+    for _ in range(2):
+        rows = []
+        for i in range(len(shuffled)):
+            batch, labels = shuffled[i]
+            assert isinstance(batch, np.ndarray) and not isinstance(batch, np.memmap)
+            assert np.array_equal(batch[:, 0] / 2 * 10, labels) and list(labels) == sorted(labels)
+            rows += list(labels // 10)
+        assert sorted(rows) == list(range(23))
+        epochs.append(rows)
+        shuffled.on_epoch_end()
+    assert epochs[0] != epochs[1] and epochs[0] != list(range(23))
+    ordered = features.batches_from_disk(keras, x, y, 5, shuffle=False, seed=0)
+    assert [int(v) for i in range(len(ordered)) for v in ordered[i][1] // 10] == list(range(23))
+
+
+@pytest.mark.slow
+def test_a_folder_trains_with_its_features_on_disk(tmp_path, monkeypatch):
+    from edgetl import features
+    from edgetl import train as training
+    from edgetl.config import TrainConfig
+    from edgetl.model import HeadConfig
+
+    monkeypatch.setattr(features, "IN_MEMORY_LIMIT", 0)
+    used = []
+    monkeypatch.setattr(training, "batches_from_disk", lambda *a, **k: used.append(a[1].shape) or
+                        features.batches_from_disk(*a, **k))
+    root = write_shapes(tmp_path / "shapes", per_class=20)
+    path = training.train(TrainConfig(data=str(root), out=tmp_path / "run", weights="none", input_size=32,
+                                      feature_layer="block1_pool", head=HeadConfig(units=8), epochs=2, augment=1))
+    assert used == [(72, 16, 16, 64), (4, 16, 16, 64)]  # train (36 + 36 augmented) and validation, from disk
+    assert (path / "history.csv").read_text().count("\n") == 3
+    assert json.loads((path / "metrics.json").read_text())["val"]["n"] == 4
