@@ -61,6 +61,7 @@ def test_int8_is_verified_and_smaller(tiny_run, exported):
 
     card = ModelCard.load(tiny_run / "card.json")
     x, _ = load_dataset(card.training["data"], image_size=32).split("train")  # real images, 32 of them
+    x = np.asarray(x)  # a folder is read on demand: decode it whole for onnxruntime
     keras_model, _ = load_run(tiny_run)
     float_out, int8_out = outputs(exported / "model.onnx", x), outputs(exported / "model.int8.onnx", x)
     assert np.max(np.abs(float_out - predict(keras_model, x))) <= 1e-4  # parity, computed here

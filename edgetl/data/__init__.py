@@ -13,7 +13,8 @@ SPLITS = ("train", "val", "test")
 
 @dataclass
 class Dataset:
-    """Images as uint8 (N, H, W, C) in OpenCV order (gray or BGR), split by name."""
+    """Images as uint8 (N, H, W, C) in OpenCV order (gray or BGR), split by name. A folder's or a CSV's images
+    are a ``lazy.ImageFiles`` (read from disk as sliced; ``numpy.asarray`` decodes them all)."""
 
     name: str
     splits: dict[str, tuple[np.ndarray, np.ndarray]]
