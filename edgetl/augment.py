@@ -97,6 +97,8 @@ def augment_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return image
 
 
-def augmented_copy(x: np.ndarray, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
+def augmented_copy(x: np.ndarray, seed: int | np.random.Generator) -> np.ndarray:
+    """Each image randomly transformed. ``seed``: an int, or a Generator carried over from the previous
+    batch, so a copy made a batch at a time equals the copy made whole."""
+    rng = np.random.default_rng(seed)  # a Generator is used as it is
     return np.stack([augment_image(image, rng) for image in x])

@@ -278,9 +278,9 @@ def _with_filled_loops(shape: np.ndarray, skeleton: np.ndarray) -> np.ndarray:
     Thinning turns a filled loop into a stick, and the digit rewritten from that stick with a thin pen is
     no longer the digit it is labelled (an 8 becomes a 6 or a 9): about 4% of mnist-5k's test digits.
     """
-    depth = cv2.distanceTransform(shape.astype(np.uint8), cv2.DIST_L2, 3)
     if not skeleton.any():
         return skeleton
+    depth = cv2.distanceTransform(shape.astype(np.uint8), cv2.DIST_L2, 3)
     half = max(1.0, float(np.median(depth[skeleton])))  # half the typical stroke width
     core = (depth > 1.9 * half).astype(np.uint8)
     if not core.any():

@@ -5,7 +5,7 @@ import tempfile
 
 import numpy as np
 
-from edgetl.augment import augment_image
+from edgetl.augment import augmented_copy
 from edgetl.distribute import predict_on_batch
 from edgetl.progress import progress
 
@@ -37,14 +37,14 @@ def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: 
             return extract_on_ray(prefix, sets, augment, seed, ray_address, out, bar, task)
         for name, x in sets.items():
             for copy in range(1 + augment.get(name, 0)):
-                # one generator per copy, drawn image by image: the same copy as augmented_copy(x, seed + copy),
-                # made a batch at a time (x may be files read on demand, never all in memory)
+                # one generator per copy, carried from batch to batch: the same copy as augmented_copy(x, seed +
+                # copy), made a batch at a time (x may be files read on demand, never all in memory)
                 rng = np.random.default_rng(seed + copy) if copy else None
                 base = copy * len(x)
                 for i in range(0, len(x), BATCH):
                     batch = x[i:i + BATCH]
                     if rng is not None:
-                        batch = np.stack([augment_image(image, rng) for image in batch])
+                        batch = augmented_copy(batch, rng)
                     out[name][base + i:base + i + len(batch)] = predict_on_batch(prefix, batch)
                     bar.update(task, advance=len(batch))
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgetl.runtime.errors import UserError
-from edgetl.runtime.images import fit_image, read_image
+from edgetl.runtime.images import fit_batch, read_image
 
 
 class ImageFiles:
@@ -48,11 +48,9 @@ class ImageFiles:
         height, width, channels = self.image_shape
         if not paths:
             return np.zeros((0, *self.image_shape), np.uint8)
-        images = []
-        for path in paths:
-            image = read_image(Path(path))
+        images = [read_image(Path(path)) for path in paths]
+        for path, image in zip(paths, images):
             if image is None:
                 raise UserError(f"{path}: can no longer be read as an image (changed or removed during training); "
                                 "restore it or remove it from the data")
-            images.append(fit_image(image, height, width, channels))
-        return np.stack(images)
+        return fit_batch(images, height, width, channels)
