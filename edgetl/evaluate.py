@@ -13,6 +13,7 @@ from edgetl.runtime.images import fit_all
 from edgetl.runtime.metrics import report
 
 log = logging.getLogger(__name__)
+EVAL_BATCH = 256
 
 
 def load_predictor(path: Path, device: str = "cpu", trust_model: bool = False) -> tuple[callable, ModelCard]:
@@ -27,6 +28,21 @@ def load_predictor(path: Path, device: str = "cpu", trust_model: bool = False) -
 
     keras_model, card = load_run(path, trust_model)
     return (lambda x: predict(keras_model, x)), card
+
+
+def predict_in_batches(predict, x, card: ModelCard) -> np.ndarray:
+    """Outputs for every image of ``x``, read (folders and CSVs: from disk), fitted and predicted a batch at a
+    time, so a large split is never all in memory."""
+    from edgetl.progress import progress
+
+    chunks = []
+    with progress() as bar:
+        task = bar.add_task("evaluate", total=len(x), info="")
+        for start in range(0, max(len(x), 1), EVAL_BATCH):
+            batch = x[start:start + EVAL_BATCH]
+            chunks.append(predict(fit_all(batch, card)))
+            bar.update(task, advance=len(batch))
+    return np.concatenate(chunks)
 
 
 def nonfinite_arrays(spec: str | None) -> str | None:
@@ -121,8 +137,7 @@ def evaluate(model_path: Path, data: str, split: str = "test", device: str = "cp
     x, y = dataset.split(split)
     y = model_labels(card, dataset, y, "--data", data)
     check_shape(card, x, "--data", data)
-    x = fit_all(x, card)
-    outputs = predict(x)
+    outputs = predict_in_batches(predict, x, card)
     result = report(card.task, y, outputs, card.class_names)
     return {"model": str(model_path), "data": data, "split": split, **result}
 

@@ -1,6 +1,7 @@
 """Run the frozen prefix once over a dataset (and its augmented copies) and keep the features."""
 from __future__ import annotations
 
+import os
 import tempfile
 
 import numpy as np
@@ -9,17 +10,59 @@ from edgetl.augment import augmented_copy
 from edgetl.distribute import predict_on_batch
 from edgetl.progress import progress
 
-IN_MEMORY_LIMIT = 2 * 1024 ** 3  # larger feature sets go to a memory-mapped temp file
+IN_MEMORY_LIMIT = 2 * 1024 ** 3  # larger feature sets go to a temp file (FeatureFile)
 BATCH = 128
 
 
-def allocate(shape: tuple[int, ...]) -> np.ndarray:
+class FeatureFile:
+    """float32 rows in an unnamed temp file, written and read with pwrite/pread. Unlike a memory map, rows
+    that were written or read stay in the page cache, outside the process: its resident memory does not grow
+    with the file. Supports what training does with features: ``f[a:b] = rows``, ``f[a:b]``, ``f[::k]`` and
+    ``f[sorted index array]``."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(np.float32)
+        self._row_bytes = int(np.prod(self.shape[1:])) * self.dtype.itemsize
+        self._file = tempfile.TemporaryFile(prefix="edgetl-features-", suffix=".f32")
+        self._file.truncate(self.shape[0] * self._row_bytes)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __setitem__(self, rows: slice, values: np.ndarray) -> None:
+        start, stop, step = rows.indices(len(self))
+        data = np.ascontiguousarray(values, self.dtype)
+        if step != 1 or len(data) != stop - start:
+            raise ValueError(f"features: write {len(data)} rows to {start}:{stop}:{step}")
+        view, offset = memoryview(data).cast("B"), start * self._row_bytes
+        while view:  # pwrite may write less than asked
+            written = os.pwrite(self._file.fileno(), view, offset)
+            view, offset = view[written:], offset + written
+
+    def __getitem__(self, rows) -> np.ndarray:
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(len(self))
+            if step == 1:
+                return self._read(start, max(0, stop - start))
+            rows = np.arange(start, stop, step)
+        rows = np.asarray(rows, np.int64)
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
+            raise IndexError(f"features: rows outside 0..{len(self) - 1}")
+        # consecutive rows are read in one call
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        parts = [self._read(int(run[0]), len(run)) for run in np.split(rows, breaks) if len(run)]
+        return np.concatenate(parts) if parts else np.zeros((0, *self.shape[1:]), self.dtype)
+
+    def _read(self, start: int, count: int) -> np.ndarray:
+        data = os.pread(self._file.fileno(), count * self._row_bytes, start * self._row_bytes)
+        return np.frombuffer(data, self.dtype).reshape(count, *self.shape[1:])
+
+
+def allocate(shape: tuple[int, ...]) -> np.ndarray | FeatureFile:
     if np.prod(shape) * 4 <= IN_MEMORY_LIMIT:
         return np.empty(shape, np.float32)
-    tmp = tempfile.NamedTemporaryFile(prefix="edgetl-features-", suffix=".f32")
-    out = np.memmap(tmp, dtype=np.float32, mode="w+", shape=shape)
-    out._edgetl_tmp = tmp  # keeps the file alive as long as the array
-    return out
+    return FeatureFile(shape)
 
 
 def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: int,
@@ -51,8 +94,8 @@ def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: 
 
 
 def batches_from_disk(keras, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
-    """A keras PyDataset over memory-mapped features: each batch read from the file as fit asks for it (given
-    the whole array, fit would copy it into memory). Shuffled once per epoch, rows of a batch read in file
+    """A keras PyDataset over features in a FeatureFile: each batch read from the file as fit asks for it
+    (given the whole array, fit would copy it into memory). Shuffled once per epoch, rows of a batch read in file
     order."""
 
     class FeatureBatches(keras.utils.PyDataset):
@@ -67,7 +110,7 @@ def batches_from_disk(keras, x: np.ndarray, y: np.ndarray, batch_size: int, shuf
 
         def __getitem__(self, i: int):
             rows = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
-            return np.asarray(x[rows]), y[rows]
+            return x[rows], y[rows]
 
         def on_epoch_end(self) -> None:
             if shuffle:

@@ -23,7 +23,7 @@ from edgetl.data import Dataset, load_dataset
 from edgetl.data.split import strata, stratified_limit, stratified_split
 from edgetl.digit_extras import REJECT_CLASS, extend_digits
 from edgetl.distribute import check_strategy, make_strategy, replicas, scope
-from edgetl.features import batches_from_disk, extract
+from edgetl.features import FeatureFile, batches_from_disk, extract
 from edgetl.model import Chain, build_chain
 from edgetl.progress import epoch_callback
 from edgetl.rundir import check_out_dir, write_run
@@ -200,7 +200,7 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
         epoch_callback(keras, stage, epochs),
     ]
     batch = config.batch_size * n_replicas
-    if isinstance(feats["train"], np.memmap):  # features too large for memory: read from their file per batch
+    if isinstance(feats["train"], FeatureFile):  # features too large for memory: read from their file per batch
         hist = suffix.fit(batches_from_disk(keras, feats["train"], y_rep, batch, True, config.seed),
                           validation_data=batches_from_disk(keras, feats["val"], y_val, batch, False, config.seed),
                           epochs=epochs, callbacks=callbacks, verbose=0)

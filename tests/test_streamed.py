@@ -75,6 +75,17 @@ def test_a_folder_trains_streamed_as_it_does_in_memory(tmp_path, monkeypatch):
     assert streamed == held
     assert streamed[0]["n"] == 4 and streamed[1].count("\n") == 3  # header and two epochs
 
+    # edgetl evaluate reads the folder a batch at a time too, with the same result as on the decoded images
+    from edgetl import evaluate as evaluation
+
+    monkeypatch.setattr(evaluation, "EVAL_BATCH", 7)  # several batches, the last one short
+    with monkeypatch.context() as m:
+        m.setattr(ImageFiles, "__array__", lambda *a, **k: pytest.fail("the whole folder was decoded"))
+        streamed = evaluation.evaluate(tmp_path / "held", str(root))
+    monkeypatch.setattr(evaluation, "load_dataset", lambda *a, **k: in_memory(load_dataset(*a, **k)))
+    held = evaluation.evaluate(tmp_path / "held", str(root))
+    assert streamed == held and streamed["n"] == 40
+
 
 def test_features_on_disk_are_fed_to_fit_a_batch_at_a_time(monkeypatch):
     from edgetl import features
@@ -82,8 +93,9 @@ def test_features_on_disk_are_fed_to_fit_a_batch_at_a_time(monkeypatch):
 
     monkeypatch.setattr(features, "IN_MEMORY_LIMIT", 0)
     x = features.allocate((23, 2))
-    assert isinstance(x, np.memmap)
-    x[:] = np.arange(46, dtype=np.float32).reshape(23, 2)
+    assert isinstance(x, features.FeatureFile)
+    x[:10] = np.arange(20, dtype=np.float32).reshape(10, 2)
+    x[10:] = np.arange(20, 46, dtype=np.float32).reshape(13, 2)
     y = np.arange(23) * 10
     keras = import_keras()
     shuffled = features.batches_from_disk(keras, x, y, 5, shuffle=True, seed=0)
@@ -93,7 +105,7 @@ def test_features_on_disk_are_fed_to_fit_a_batch_at_a_time(monkeypatch):
         rows = []
         for i in range(len(shuffled)):
             batch, labels = shuffled[i]
-            assert isinstance(batch, np.ndarray) and not isinstance(batch, np.memmap)
+            assert isinstance(batch, np.ndarray)
             assert np.array_equal(batch[:, 0] / 2 * 10, labels) and list(labels) == sorted(labels)
             rows += list(labels // 10)
         assert sorted(rows) == list(range(23))
@@ -102,6 +114,23 @@ def test_features_on_disk_are_fed_to_fit_a_batch_at_a_time(monkeypatch):
     assert epochs[0] != epochs[1] and epochs[0] != list(range(23))
     ordered = features.batches_from_disk(keras, x, y, 5, shuffle=False, seed=0)
     assert [int(v) for i in range(len(ordered)) for v in ordered[i][1] // 10] == list(range(23))
+
+
+def test_a_feature_file_reads_back_what_was_written_as_an_array_would():
+    from edgetl.features import FeatureFile
+
+    rows = np.random.default_rng(0).normal(size=(300, 3, 4)).astype(np.float32)
+    file = FeatureFile(rows.shape)
+    for start in range(0, 300, 128):  # as extract writes it: a batch at a time
+        file[start:start + 128] = rows[start:start + 128]
+    index = np.array([0, 1, 2, 7, 8, 150, 299])
+    for key in (slice(None), slice(5, 140), slice(None, None, 7), slice(290, 400), index, np.array([], int)):
+        assert np.array_equal(file[key], rows[key]), key
+    assert len(file) == 300 and file.shape == (300, 3, 4)
+    with pytest.raises(IndexError):
+        file[np.array([300])]
+    with pytest.raises(ValueError):
+        file[0:5] = rows[:4]
 
 
 @pytest.mark.slow
