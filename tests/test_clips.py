@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from edgetl.clips import H, W, render_clip, score_clip
-from edgetl.desk import _stroke, desk_frames, render_desk_clip
+from edgetl.desk import desk_frames, render_desk_clip
+from edgetl.pen import rewrite
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +142,8 @@ def test_a_loop_the_pen_filled_is_rewritten_as_a_loop():
     six = np.zeros((28, 28), np.uint8)
     cv2.line(six, (17, 4), (10, 15), 255, 2)
     cv2.circle(six, (13, 19), 5, 255, -1)
-    stroke = _stroke(six, 60.0, 2.0, np.random.default_rng(0))
+    stroke = rewrite(six, 60.0, 2.0, np.random.default_rng(0))
     assert hole_count(stroke) == 1
     stick = np.zeros((28, 28), np.uint8)
     cv2.line(stick, (14, 4), (14, 24), 255, 3)  # no filled loop: nothing added
-    assert hole_count(_stroke(stick, 60.0, 2.0, np.random.default_rng(0))) == 0
+    assert hole_count(rewrite(stick, 60.0, 2.0, np.random.default_rng(0))) == 0
