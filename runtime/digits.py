@@ -27,6 +27,7 @@ class DigitFinderConfig:
     min_fill: float = 0.06  # ink pixels / box area
     max_fill: float = 1.0
     line_length: float = 0.25  # strokes longer than this fraction of the frame width are ruled lines
+    bar_aspect: float = 1.4  # a 5 with a long bar joined to it may be this wide (width / height)
     split_aspect: float = 1.05  # wider than this (width / height): maybe touching digits, cut at a clear valley
     strong_floor: float = 55.0  # ink contrast (fraction of the paper's brightness x 255) a stroke must reach
     strong_mads: float = 10.0
@@ -259,6 +260,35 @@ def join_fragments(boxes: list[list[int]]) -> list[list[int]]:
     return sorted(boxes, key=lambda b: b[0])
 
 
+def attach_bars(boxes: list[list[int]], config: DigitFinderConfig) -> tuple[list[list[int]], set[tuple]]:
+    """(boxes, the joined ones, which are not to be split again). Join a flat stroke standing apart above the upper right of a taller piece to it: the bar of a 5 (or a
+    7) that the pen lifted off for. Only a piece too flat to be a digit itself is joined, within a third of the
+    digit's height of its top, reaching right of its middle, and only when the two make one digit-shaped box.
+    """
+    boxes = sorted(boxes, key=lambda b: b[0])
+    bars = [b for b in boxes if b[2] > config.max_aspect * b[3]]
+    joined = set()
+    for bar in bars:
+        bx, by, bw, bh = bar
+        best = None
+        for body in boxes:
+            x, y, w, h = body
+            if body is bar or bh > 0.3 * h or body in bars:
+                continue
+            above = y - (by + bh)  # > 0: the bar floats above the body's top
+            u = union(bar, body)
+            if (-0.3 * h <= above <= 0.3 * h and x <= bx <= x + w + 0.35 * h and bx + bw > x + 0.5 * w
+                    and u[2] <= config.bar_aspect * u[3] and u[3] <= 1.5 * h
+                    and (best is None or above < best[0])):
+                best = (above, body)
+        if best is not None:
+            body = best[1]
+            boxes[boxes.index(body)] = union(bar, body)
+            boxes.remove(bar)
+            joined.add(tuple(union(bar, body)))
+    return boxes, joined
+
+
 def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) -> list[list[int]]:
     """Cut a blob too wide for one digit where its ink is thinnest: digits written close together touch.
 
@@ -321,7 +351,9 @@ def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     raw = [b for b in raw if max(b[2], b[3]) >= 0.5 * config.min_height * fh 
            and not (b[2] > config.line_length * ink.shape[1] and b[2] > 2 * config.max_aspect * b[3])]
     boxes = []
-    pieces = [piece for box in join_fragments(merge_stacked(raw, lines)) for piece in split_touching(box, mask, config)]
+    joined, with_bar = attach_bars(join_fragments(merge_stacked(raw, lines)), config)
+    pieces = [piece for box in joined
+              for piece in ([box] if tuple(box) in with_bar else split_touching(box, mask, config))]
     fw = ink.shape[1]
     for x, y, w, h in pieces:
         fill = cv2.countNonZero(mask[y:y + h, x:x + w]) / float(w * h)
