@@ -269,7 +269,8 @@ def argmax_labels(frame, call: int) -> list[str]:
     """What the stub reads in each found box of one frame on its ``call``-th call, on its own (no history)."""
     from edgetl.runtime.stream import digit_batch
 
-    batch, _ = digit_batch(StubModel(), frame, None)
+    batch, boxes, _ = digit_batch(StubModel(), frame, None)
+    batch = batch[:len(boxes)]  # no blob here is cut as touching digits: no whole crops after the pieces
     return [CLASSES[int(p.argmax())] for p in StubModel.read(batch, call) if p.argmax() != REJECT]
 
 

@@ -1,0 +1,166 @@
+"""Ink blobs to digit boxes: pieces of one digit joined, touching digits cut apart.
+
+Boxes are [x, y, w, h] in frame pixels; ``mask`` is the finder's binary stroke mask (digits.ink_mask).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+if TYPE_CHECKING:
+    from .digits import DigitFinderConfig
+
+
+def cut_by_line(a, b, lines: np.ndarray | None) -> bool:
+    """True when a removed printed line runs through the gap between two stacked pieces."""
+    if lines is None:
+        return False
+    top, bottom = sorted((a, b), key=lambda box: box[1])
+    y0, y1 = top[1] + top[3], bottom[1]
+    x0, x1 = max(a[0], b[0]), min(a[0] + a[2], b[0] + b[2])
+    return 0 < y1 - y0 <= 12 and x1 > x0 and bool(lines[y0:y1, x0:x1].any())
+
+
+def merge_stacked(boxes: list[list[int]], lines: np.ndarray | None = None) -> list[list[int]]:
+    """Join pieces stacked on each other (a digit broken in two, e.g. the top bar of a 5, or cut by a line)."""
+    boxes = sorted(boxes, key=lambda b: b[0])
+    merged: list[list[int]] = []
+    for x, y, w, h in boxes:
+        if merged:
+            mx, my, mw, mh = merged[-1]
+            x_overlap = min(mx + mw, x + w) - max(mx, x)
+            y_gap = max(my, y) - min(my + mh, y + h)
+            joined = max(my + mh, y + h) - min(my, y)
+            # a broken digit, not two rows: the joined box is not much taller than its larger piece
+            # (or a stroke cut by a printed line: the pieces all but touch)
+            if x_overlap > 0.6 * min(w, mw) and (y_gap <= max(3, 0.08 * max(h, mh)) or (
+                    y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh))
+                    or cut_by_line([mx, my, mw, mh], [x, y, w, h], lines)):
+                nx, ny = min(mx, x), min(my, y)
+                merged[-1] = [nx, ny, max(mx + mw, x + w) - nx, max(my + mh, y + h) - ny]
+                continue
+        merged.append([x, y, w, h])
+    return merged
+
+
+def box_gap(a, b) -> int:
+    """Pixels between two boxes (0 when they touch or overlap), the larger of the two axes."""
+    dx = max(a[0], b[0]) - min(a[0] + a[2], b[0] + b[2])
+    dy = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
+    return max(0, dx, dy)
+
+
+def union(a, b) -> list[int]:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    return [x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0]
+
+
+def join_fragments(boxes: list[list[int]]) -> list[list[int]]:
+    """Join a fragment to the piece beside it when a faint or blurred stroke broke one digit apart.
+
+    A fragment is clearly shorter than its neighbour (two digits of one row are about as tall as
+    each other and stay apart), lies within a few pixels of it, and the joined box is still shaped
+    like one digit: not wider than tall, not much taller than the larger piece.
+    """
+    boxes = sorted(boxes, key=lambda b: -b[2] * b[3])
+    joined = True
+    while joined:
+        joined = False
+        for i, j in ((i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))):
+            a, b = boxes[i], boxes[j]
+            tall, short = max(a[3], b[3]), min(a[3], b[3])
+            u = union(a, b)
+            x_overlap = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+            gap = box_gap(a, b)
+            # pieces above one another (a bar, a loop) or a speck may be a stroke apart; side by side
+            # they must nearly touch (a 4 written in two strokes), or they are a short digit beside a tall one
+            stacked_or_speck = x_overlap >= 0.3 * min(a[2], b[2]) or short < 0.5 * tall
+            near = gap <= max(2, (0.12 if stacked_or_speck else 0.04) * tall)
+            if short < 0.7 * tall and near and u[2] <= 1.1 * u[3] and u[3] <= 1.5 * tall:
+                boxes[i] = u
+                del boxes[j]
+                joined = True
+                break
+    return sorted(boxes, key=lambda b: b[0])
+
+
+def attach_bars(boxes: list[list[int]], config: DigitFinderConfig) -> tuple[list[list[int]], set[tuple]]:
+    """(boxes, the joined ones, which are not to be split again). Join a flat stroke standing apart above the upper right of a taller piece to it: the bar of a 5 (or a
+    7) that the pen lifted off for. Only a piece too flat to be a digit itself is joined, within a third of the
+    digit's height of its top, reaching right of its middle, and only when the two make one digit-shaped box.
+    """
+    boxes = sorted(boxes, key=lambda b: b[0])
+    bars = [b for b in boxes if b[2] > config.max_aspect * b[3]]
+    joined = set()
+    for bar in bars:
+        bx, by, bw, bh = bar
+        best = None
+        for body in boxes:
+            x, y, w, h = body
+            if body is bar or bh > 0.3 * h or body in bars:
+                continue
+            above = y - (by + bh)  # > 0: the bar floats above the body's top
+            u = union(bar, body)
+            if (-0.3 * h <= above <= 0.3 * h and x <= bx <= x + w + 0.35 * h and bx + bw > x + 0.5 * w
+                    and u[2] <= config.bar_aspect * u[3] and u[3] <= 1.5 * h
+                    and (best is None or above < best[0])):
+                best = (above, body)
+        if best is not None:
+            body = best[1]
+            boxes[boxes.index(body)] = union(bar, body)
+            boxes.remove(bar)
+            joined.add(tuple(union(bar, body)))
+    return boxes, joined
+
+
+def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) -> list[list[int]]:
+    """Cut a blob too wide for one digit where its ink is thinnest: digits written close together touch.
+
+    Cuts only where a clear valley exists (a column with at most half the typical ink), so a
+    wide single digit (a flat 5, a long-barred 7) stays whole.
+    """
+    x, y, w, h = box
+    pieces = min(6, max(2, int(round(w / (0.7 * h)))))
+    if w <= config.split_aspect * h or h < 4:
+        return [box]
+    apart = split_at_bridges(box, mask)
+    if len(apart) > 1:
+        return apart
+    columns = cv2.blur(mask[y:y + h, x:x + w].sum(axis=0, dtype=np.float32)[None, :], (3, 1))[0]
+    typical = np.median(columns[columns > 0]) if (columns > 0).any() else 0
+    cuts = [0]
+    for i in range(1, pieces):
+        lo, hi = int(w * (i - 0.4) / pieces), int(w * (i + 0.4) / pieces)
+        if hi <= lo:
+            continue
+        at = lo + int(np.argmin(columns[lo:hi]))
+        if columns[at] <= typical / 2:
+            cuts.append(at)
+    cuts.append(w)
+    out = []
+    for left, right in zip(cuts, cuts[1:]):
+        rows = np.flatnonzero(mask[y:y + h, x + left:x + right].any(axis=1))
+        if right - left >= 2 and len(rows):
+            out.append([x + left, y + int(rows[0]), right - left, int(rows[-1] - rows[0] + 1)])
+    return out
+
+
+def split_at_bridges(box: list[int], mask: np.ndarray) -> list[list[int]]:
+    """Digits that nearly touch are joined only by a thin bridge (blur, a pen that dragged): one
+    erosion parts them. Pieces under a third of the blob's height (the bar of a 5) do not count, and
+    the pieces must stand side by side: a ring (a 0, a loop) broken at a thin point is one digit."""
+    x, y, w, h = box
+    blob = mask[y:y + h, x:x + w]
+    eroded = cv2.erode(blob, np.ones((3, 3), np.uint8))
+    if cv2.countNonZero(eroded) < 0.3 * cv2.countNonZero(blob):
+        return [box]  # thin strokes: erosion would break any stroke, not only a bridge
+    n, _, stats, _ = cv2.connectedComponentsWithStats(eroded, connectivity=8)
+    parts = sorted((int(px), int(py), int(pw), int(ph)) for px, py, pw, ph, _ in stats[1:] if ph >= h / 3)
+    side_by_side = all(min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) < 0.3 * min(a[2], b[2])
+                       for a, b in zip(parts, parts[1:]))
+    if len(parts) < 2 or not side_by_side:
+        return [box]
+    return [[max(x, x + px - 1), max(y, y + py - 1), min(pw + 2, w - px + 1), min(ph + 2, h - py + 1)]
+            for px, py, pw, ph in parts]

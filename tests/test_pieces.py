@@ -1,0 +1,55 @@
+"""A blob the finder cuts as touching digits is offered whole too, and read whole when the model is sure of it."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+
+from edgetl.runtime.digits import digit_candidates
+from edgetl.runtime.stream import WHOLE_SCORE, read_whole_or_pieces
+
+CLASSES = [str(d) for d in range(10)] + ["not a digit"]
+CARD = SimpleNamespace(class_names=CLASSES, reject_class="not a digit", reject_threshold=0.9)
+
+
+def test_a_blob_cut_in_two_is_offered_whole_with_its_pieces():
+    frame = np.full((240, 320, 3), 235, np.uint8)
+    for text, x in (("2", 100), ("7", 134)):  # a 2 and a 7 that touch: one blob, wider than one digit
+        cv2.putText(frame, text, (x, 160), cv2.FONT_HERSHEY_SIMPLEX, 2.4, (30, 30, 30), 6, cv2.LINE_AA)
+    cv2.line(frame, (260, 100), (262, 160), (30, 30, 30), 5, cv2.LINE_AA)  # a 1 apart: not cut, not offered
+    boxes, crops, splits = digit_candidates(frame)
+    assert len(boxes) == 3 and len(crops) == 3 and len(splits) == 1, (boxes, splits)
+    whole, whole_crop, pieces = splits[0]
+    assert pieces == [0, 1]
+    assert whole[0] == boxes[0][0] and whole[0] + whole[2] == boxes[1][0] + boxes[1][2]  # it spans both pieces
+    assert whole == [104, 111, 70, 49] and boxes[2] == [257, 98, 9, 65]
+    assert whole_crop.shape == (28, 28) and whole_crop.max() == 255
+
+
+def reading(digit: int | None, score: float) -> np.ndarray:
+    """One output row: ``score`` on ``digit`` (None: the reject class), the rest spread evenly."""
+    row = np.full(len(CLASSES), (1 - score) / (len(CLASSES) - 1))
+    row[len(CLASSES) - 1 if digit is None else digit] = score
+    return row
+
+
+def pieces_and_whole(whole_reading: np.ndarray):
+    boxes = [[10, 10, 20, 40], [40, 10, 30, 40], [70, 12, 28, 38]]  # the last two are pieces of one blob
+    splits = [([40, 10, 58, 40], [1, 2])]
+    outputs = np.stack([reading(7, 0.99), reading(0, 0.95), reading(1, 0.98), whole_reading])
+    batch = np.arange(4, dtype=np.uint8)[:, None, None, None] * np.ones((4, 28, 28, 1), np.uint8)  # row i is all i
+    return read_whole_or_pieces(CARD, boxes, batch, outputs, splits)
+
+
+def test_the_whole_replaces_its_pieces_when_it_reads_as_one_digit_surely():
+    boxes, batch, outputs = pieces_and_whole(reading(4, WHOLE_SCORE + 0.01))
+    assert boxes == [[10, 10, 20, 40], [40, 10, 58, 40]]
+    assert [int(b.max()) for b in batch] == [0, 3] and outputs.argmax(axis=1).tolist() == [7, 4]
+
+
+def test_the_pieces_stay_when_the_whole_is_unsure_or_refused():
+    for whole in (reading(4, WHOLE_SCORE - 0.05), reading(None, 0.95)):
+        boxes, batch, outputs = pieces_and_whole(whole)
+        assert boxes == [[10, 10, 20, 40], [40, 10, 30, 40], [70, 12, 28, 38]]
+        assert [int(b.max()) for b in batch] == [0, 1, 2] and outputs.argmax(axis=1).tolist() == [7, 0, 1]
