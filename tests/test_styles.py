@@ -154,9 +154,45 @@ def test_webcam_copies_are_a_share_of_the_augmented_set(monkeypatch):
     assert not calls
 
 
-def test_augment_without_webcam_is_the_previous_augmentation(monkeypatch):
-    """LOW_RES = 0 leaves augment_image as it was: same draws, same images."""
+def stroke_width(image: np.ndarray) -> float:
+    """Ink area over centre-line length: the pen's width in px at 28x28."""
+    from edgetl.pen import _skeleton
+
+    ink = image.reshape(28, 28) > 0.4 * image.max()
+    return ink.sum() / max(1, _skeleton(ink).sum())
+
+
+def test_other_pen_writes_the_digit_thin_and_thick_and_keeps_it_centred():
+    image = digit_like()
+    rng = np.random.default_rng(0)
+    widths = []
+    for _ in range(40):
+        out = augment.other_pen(image, rng)
+        assert out.shape == image.shape and out.dtype == np.uint8 and out.max() >= 60  # a fine pen, scaled down, comes out dim (as the runtime crops it)
+        assert np.hypot(*np.subtract(mass_centre(out), mass_centre(image))) < 1.5
+        ys, xs = np.nonzero(out.reshape(28, 28) > 0.4 * out.max())
+        assert max(np.ptp(ys), np.ptp(xs)) + 1 in range(18, 22)  # the digit fills the 20x20 box as the runtime's crop does
+        widths.append(stroke_width(out))
+    # pens from a fine pencil (about a third of MNIST's stroke) to a marker about as bold as MNIST's own pen
+    assert min(widths) < 0.4 * stroke_width(image) and max(widths) > 0.85 * stroke_width(image), widths
+
+
+def test_a_share_of_augmented_digits_get_another_pen(monkeypatch):
+    images = np.repeat(digit_like()[None], 40, axis=0)
+    calls = []
+    real = augment.other_pen
+    monkeypatch.setattr(augment, "other_pen", lambda im, rng: calls.append(1) or real(im, rng))
+    augment.augmented_copy(images, 0)
+    assert 40 * augment.PEN / 2 < len(calls) < 40 * augment.PEN * 2
+    calls.clear()
+    augment.augmented_copy(np.repeat(digit_like()[None], 4, axis=0).repeat(3, axis=-1), 0)  # colour: never
+    assert not calls
+
+
+def test_augment_without_webcam_and_pen_is_the_previous_augmentation(monkeypatch):
+    """LOW_RES = 0 and PEN = 0 leave augment_image as it was: same draws, same images."""
     monkeypatch.setattr(augment, "LOW_RES", 0.0)
+    monkeypatch.setattr(augment, "PEN", 0.0)
     image = digit_like()
 
     def previous(im, rng):
