@@ -161,13 +161,15 @@ def level_at(counts: np.ndarray, fraction: float) -> int:
 def hysteresis(weak: np.ndarray, strong: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
     """Weak pixels (0/1) whose component holds a strong one, as 0/255.
 
-    Components are labelled on a half-size OR-pooled mask (a quarter of the work; pooling keeps every
-    connection) and the result is cut back to the full-size weak pixels.
+    Components are labelled on a half-size mask (a quarter of the work) and the result is cut back to the
+    full-size weak pixels. A half-size weak pixel needs 2 of its 4 (a lone faint pixel does not join two
+    strokes: pooled as OR, 6 more digits merged with a neighbour on the tune clips); a strong one needs 1.
     """
     h, w = weak.shape
     half = (w // 2, h // 2)
     weak_small = (cv2.resize(weak, half, interpolation=cv2.INTER_AREA) > 0).view(np.uint8)
-    strong_small = cv2.resize(strong.view(np.uint8), half, interpolation=cv2.INTER_AREA) > 0
+    # 0/255 before INTER_AREA: a lone strong pixel averages to 63 and survives (as 0/1 it would round to 0)
+    strong_small = cv2.resize(strong.view(np.uint8) * np.uint8(255), half, interpolation=cv2.INTER_AREA) > 0
     n, labels, stats, _ = cv2.connectedComponentsWithStats(weak_small, connectivity=8)
     keep = np.zeros(n, np.uint8)
     keep[np.unique(labels[strong_small])] = 255

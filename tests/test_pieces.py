@@ -53,3 +53,18 @@ def test_the_pieces_stay_when_the_whole_is_unsure_or_refused():
         boxes, batch, outputs = pieces_and_whole(whole)
         assert boxes == [[10, 10, 20, 40], [40, 10, 30, 40], [70, 12, 28, 38]]
         assert [int(b.max()) for b in batch] == [0, 1, 2] and outputs.argmax(axis=1).tolist() == [7, 0, 1]
+
+
+def test_a_faint_stroke_with_one_strong_pixel_is_kept():
+    """Hysteresis runs on half-size masks: a lone strong pixel must survive the pooling (pooled as 0/1 it
+    rounded to 0, and faint pencil digits with a few strong pixels were dropped: 4 of 1,325 on the tune clips)."""
+    from edgetl.runtime.digits import DigitFinderConfig, hysteresis
+
+    weak = np.zeros((480, 640), np.uint8)
+    cv2.line(weak, (41, 20), (43, 80), 1, 3)  # a faint stroke
+    cv2.line(weak, (101, 20), (103, 80), 1, 3)  # another, with no strong pixel at all
+    for y, x in ((51, 43), (50, 42)):  # one strong pixel, at odd or even coordinates
+        strong = np.zeros(weak.shape, bool)
+        strong[y, x] = True
+        mask = hysteresis(weak, strong, DigitFinderConfig())
+        assert (mask[:, :70] > 0).sum() > 0.95 * weak[:, :70].sum() and not mask[:, 70:].any(), (y, x)
