@@ -4,7 +4,8 @@ fills, and the trainable part is fitted here as usual.
 
 The prefix travels as a .keras file through Ray's object store and each actor loads it with safe_mode on (it
 holds only built-in layers); augmented copies are made here, with the same seeds as in-process, so the
-features (and the model trained on them) match the in-process ones. Workers need `edgetl[train,scale]`.
+features (and the model trained on them) match the in-process ones. Images are read (folders: from disk) and
+sent a window at a time, never all at once. Workers need `edgetl[train,scale]`.
 """
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from edgetl.augment import augmented_copy
-from edgetl.features import BATCH
+from edgetl.features import feature_batch
 from edgetl.ray_session import import_ray, start
 
 log = logging.getLogger(__name__)
 OPTION = "--features-on-ray"
+WINDOW_BYTES = 256 << 20  # decoded images held here and in the object store at a time
 
 
 class PrefixActor:
@@ -69,21 +71,43 @@ def extract_on_ray(prefix, sets: dict[str, np.ndarray], augment: dict[str, int],
         model_ref = ray.put(prefix_bytes(prefix))
         for name, x in sets.items():
             for copy in range(1 + augment.get(name, 0)):
-                images = x if copy == 0 else augmented_copy(x, seed + copy)
-                dataset = ray.data.from_numpy(np.ascontiguousarray(images)).rename_columns({"data": "image"})
-                features = dataset.map_batches(PrefixActor, fn_constructor_args=(model_ref, threads),
-                                               batch_size=BATCH, batch_format="numpy", concurrency=workers,
-                                               num_cpus=1)
-                at = copy * len(x)
-                for batch in features.iter_batches(batch_size=BATCH, batch_format="numpy"):
-                    n = len(batch["features"])
-                    out[name][at:at + n] = batch["features"]
-                    at += n
-                    if bar is not None:
-                        bar.update(task, advance=n)
-                if at != (copy + 1) * len(x):
-                    raise RuntimeError(f"{OPTION}: {at - copy * len(x)} features came back for {len(x)} images")
+                # one generator per copy, carried from window to window: the same copy as in-process
+                rng = np.random.default_rng(seed + copy) if copy else None
+                at, window = copy * len(x), window_size(x.shape[1:])
+                for begin in range(0, len(x), window):
+                    images = x[begin:begin + window]
+                    if rng is not None:
+                        images = augmented_copy(images, rng)
+                    out[name][at:at + len(images)] = window_features(ray, images, model_ref, workers, threads,
+                                                                     bar, task)
+                    at += len(images)
     finally:
         if started_here:
             ray.shutdown()
     return out
+
+
+def window_size(image_shape) -> int:
+    """Images sent to the cluster at once: WINDOW_BYTES of decoded pixels, whole batches (every digit set
+    fits one window; 224-px photos go about 1,800 at a time, each window a fresh pool of actors)."""
+    step = feature_batch(image_shape)
+    return max(step, WINDOW_BYTES // int(np.prod(image_shape)) // step * step)
+
+
+def window_features(ray, images: np.ndarray, model_ref, workers: int, threads: int, bar, task) -> np.ndarray:
+    """The prefix's features for one window of images, in order, from Ray actors."""
+    step = feature_batch(images.shape[1:])
+    dataset = ray.data.from_numpy(np.ascontiguousarray(images)).rename_columns({"data": "image"})
+    features = dataset.map_batches(PrefixActor, fn_constructor_args=(model_ref, threads), batch_size=step,
+                                   batch_format="numpy", concurrency=workers, num_cpus=1)
+    parts = []
+    for batch in features.iter_batches(batch_size=step, batch_format="numpy"):
+        parts.append(batch["features"])
+        if bar is not None:
+            bar.update(task, advance=len(batch["features"]))
+    got = sum(len(p) for p in parts)
+    if got != len(images):
+        raise RuntimeError(f"{OPTION}: {got} features came back for {len(images)} images")
+    return np.concatenate(parts)
+
+

@@ -23,7 +23,7 @@ from edgetl.data import Dataset, load_dataset
 from edgetl.data.split import strata, stratified_limit, stratified_split
 from edgetl.digit_extras import REJECT_CLASS, extend_digits
 from edgetl.distribute import check_strategy, make_strategy, replicas, scope
-from edgetl.features import FeatureFile, batches_from_disk, extract
+from edgetl.features import FeatureFile, batches_from_disk, extract, feature_batch
 from edgetl.model import Chain, build_chain
 from edgetl.progress import epoch_callback
 from edgetl.rundir import check_out_dir, write_run
@@ -189,7 +189,7 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
     y_rep = np.tile(y_train, 1 + config.augment)
     suffix = chain.suffix(cut, prefix.output_shape[1:])
     if suffix.layers[1].name == "feature_norm":  # stage 1: the head starts right at the backbone output
-        suffix.layers[1].adapt(feats["train"][:: max(1, len(feats["train"]) // 2000)])
+        suffix.layers[1].adapt(feats["train"][:: max(1, len(feats["train"]) // adapt_rows(feats["train"]))])
     regression = config.task == "regression"
     suffix.compile(optimizer=keras.optimizers.Adam(lr),
                    loss="mse" if regression else "sparse_categorical_crossentropy",
@@ -211,6 +211,13 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
     return [{"stage": stage, "epoch": i + 1, **{k: float(v) for k, v in row.items()}} for i, row in enumerate(rows)]
 
 
+def adapt_rows(features) -> int:
+    """Rows the feature normalisation learns its mean and variance from: 2,000, or fewer when they would
+    take more than 256 MB (7x7x1280 MobileNetV2 features: 1,069)."""
+    row_bytes = 4 * int(np.prod(features.shape[1:]))
+    return max(1, min(2000, (256 << 20) // row_bytes))
+
+
 def target_stats(task: str, y: np.ndarray) -> tuple[float, float]:
     """(mean, std) of the training values for regression (std 1 when they are all equal); (0, 1) otherwise."""
     if task != "regression":
@@ -219,7 +226,10 @@ def target_stats(task: str, y: np.ndarray) -> tuple[float, float]:
     return float(np.mean(y)), std if std > 0 else 1.0
 
 
-def predict(model, x: np.ndarray, batch: int = 256) -> np.ndarray:
+def predict(model, x: np.ndarray, batch: int | None = None) -> np.ndarray:
+    """Outputs a batch at a time (folders: read from disk per batch), as many images per call as the
+    frozen-feature pass takes at this size: 256 images at 224 px would hold 3.5 GB of activations."""
+    batch = batch or feature_batch(x.shape[1:])
     return np.concatenate([model.predict_on_batch(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 

@@ -36,3 +36,28 @@ def test_unreachable_cluster_fails_before_training(tmp_path):
     result = run_cli("train", "--data", "mnist-5k", "--out", tmp_path / "run", "--features-on-ray", "127.0.0.1:9")
     assert result.returncode == 2 and "--features-on-ray 127.0.0.1:9: cannot reach it" in result.stderr
     assert time.perf_counter() - start < 60 and not (tmp_path / "run").exists()
+
+
+def test_a_folder_goes_to_ray_a_window_at_a_time_with_the_in_process_features(tmp_path, monkeypatch):
+    """Several windows (the last one short), the folder never decoded whole, augmented copies carried from
+    window to window: the features equal the in-process pass's."""
+    from edgetl import features
+    from edgetl import features_ray
+    from edgetl._deps import import_keras
+    from edgetl.data import load_dataset
+    from edgetl.data.lazy import ImageFiles
+
+    keras = import_keras()
+    x, _ = load_dataset(str(write_shapes(tmp_path / "shapes", per_class=11)), image_size=16).split("train")
+    prefix = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Rescaling(0.5)])
+    monkeypatch.setattr(features, "BATCH", 4)
+    monkeypatch.setattr(features_ray, "WINDOW_BYTES", 16 * 16 * 3 * 9)  # 8 images a window: 22 = 8 + 8 + 6
+    windows = []
+    real = features_ray.window_features
+    monkeypatch.setattr(features_ray, "window_features", lambda ray, images, *a: windows.append(len(images)) or
+                        real(ray, images, *a))
+    here = features.extract(prefix, {"train": x}, {"train": 1}, seed=3)["train"]
+    monkeypatch.setattr(ImageFiles, "__array__", lambda *a, **k: pytest.fail("the whole folder was decoded"))
+    on_ray = features.extract(prefix, {"train": x}, {"train": 1}, seed=3, ray_address="local")["train"]
+    assert windows == [8, 8, 6] * 2
+    np.testing.assert_array_equal(on_ray, here)
