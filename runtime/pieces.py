@@ -87,8 +87,10 @@ def join_fragments(boxes: list[list[int]]) -> list[list[int]]:
 
 
 def attach_bars(boxes: list[list[int]], config: DigitFinderConfig) -> tuple[list[list[int]], set[tuple]]:
-    """(boxes, the joined ones, which are not to be split again). Join a flat stroke standing apart above the upper right of a taller piece to it: the bar of a 5 (or a
-    7) that the pen lifted off for. Only a piece too flat to be a digit itself is joined, within a third of the
+    """(boxes, the joined boxes, which are not to be split again).
+
+    A flat stroke standing apart above the upper right of a taller piece is joined to it: the bar of a 5 (or
+    a 7) that the pen lifted off for. Only a piece too flat to be a digit itself is joined, within 0.3 of the
     digit's height of its top, reaching right of its middle, and only when the two make one digit-shaped box.
     """
     boxes = sorted(boxes, key=lambda b: b[0])
@@ -108,10 +110,10 @@ def attach_bars(boxes: list[list[int]], config: DigitFinderConfig) -> tuple[list
                     and (best is None or above < best[0])):
                 best = (above, body)
         if best is not None:
-            body = best[1]
-            boxes[boxes.index(body)] = union(bar, body)
+            whole = union(bar, best[1])
+            boxes[boxes.index(best[1])] = whole
             boxes.remove(bar)
-            joined.add(tuple(union(bar, body)))
+            joined.add(tuple(whole))
     return boxes, joined
 
 
