@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--hard", action="store_true", help="render the hard desk clip (if --clip does not exist)")
     parser.add_argument("--seed", type=int, default=0, help="render seed (if --clip does not exist)")
     parser.add_argument("--no-smooth", action="store_true", help="per-frame readings (no tracking and voting)")
+    parser.add_argument("--min-score", type=float, default=0.5, help="as edgetl run --min-score")
     args = parser.parse_args()
     if not args.clip.exists():
         x, y = load_dataset("mnist-5k").split("test")
@@ -41,7 +42,8 @@ def main() -> None:
     model = Model(args.model, device="cpu")
     with tempfile.TemporaryDirectory() as tmp:
         jsonl = Path(tmp) / "frames.jsonl"
-        summary = run(model, str(args.clip), show=False, jsonl=jsonl, save=args.save, smooth=not args.no_smooth)
+        summary = run(model, str(args.clip), show=False, jsonl=jsonl, save=args.save, smooth=not args.no_smooth,
+                      min_score=args.min_score)
         records = [json.loads(line) for line in jsonl.open()]
     scores = score_clip(json.loads(args.clip.with_suffix(".json").read_text()), records)
     read = " ".join("".join(d["label"] for d in r["detections"]) or "-" for r in records[::10][:12])
