@@ -15,6 +15,7 @@ from .lines import line_mask
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching
 
 MNIST_SIZE, MNIST_BOX = 28, 20
+SHARP_EDGE = 0.2  # off_page_mask: a dark region whose edge falls this steeply (paper brightness per px) is desk
 
 
 @dataclass(frozen=True)
@@ -90,19 +91,45 @@ def channel_max(image: np.ndarray) -> np.ndarray:
 
 
 def off_page_mask(small: np.ndarray, size) -> np.ndarray:
-    """0 where the frame shows no paper (the desk beyond the sheet's edge, a deep shadow), else 255.
+    """0 where the frame shows no paper (the desk beyond the sheet's edge), else 255.
 
-    Paper is the bright majority; a region far darker than it (and a band around it, where the
-    paper estimate bleeds over the edge) would otherwise read as one huge stroke.
+    Paper is the bright majority; a region far darker than it (and a band around it, where the paper
+    estimate bleeds over the edge) would otherwise read as one huge stroke. A shadow on the page is as dark
+    but fades in over many pixels, and the ink in it divides out like any uneven light: a dark region counts
+    as off the page only where its edge is a sharp step (the sheet's edge).
     """
-    level = channel_max(small)
-    level = cv2.blur(level, (5, 5))
-    dark = (level < 0.45 * float(np.percentile(level, 90))).view(np.uint8)
+    raw = channel_max(small)
+    level = cv2.blur(raw, (5, 5))
+    paper = float(np.percentile(level, 90))
+    dark = (level < 0.45 * paper).view(np.uint8)
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))  # not a marker stroke: a region
+    if not dark.any():
+        return np.full(size[::-1], 255, np.uint8)
+    dark = sharp_edged(dark, raw, paper)
     if not dark.any():
         return np.full(size[::-1], 255, np.uint8)
     dark = cv2.dilate(dark, np.ones((9, 9), np.uint8))
     return cv2.resize(np.where(dark > 0, 0, 255).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+
+
+def sharp_edged(dark: np.ndarray, level: np.ndarray, paper: float) -> np.ndarray:
+    """The dark regions whose edge inside the frame is a sharp step: the 90th percentile of the brightness
+    gradient along it is at least SHARP_EDGE of the paper's brightness per pixel (quarter size). Measured on
+    the dark regions of 300 desk scenes (wide-200): the sheet's edge 0.30-0.82, shadows on the page 0.02-0.10."""
+    gx = cv2.Sobel(level, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(level, cv2.CV_32F, 0, 1, ksize=3)
+    step = cv2.magnitude(gx, gy) / (4.0 * max(paper, 1.0))  # a 3x3 Sobel answers 4 to a unit step
+    inside = np.zeros(dark.shape, np.uint8)
+    inside[2:-2, 2:-2] = 1  # the frame's own border is no edge of the region
+    n, labels = cv2.connectedComponents(dark)
+    keep = np.zeros(dark.shape, np.uint8)
+    for k in range(1, n):
+        region = (labels == k).astype(np.uint8)
+        edge = (cv2.dilate(region, np.ones((5, 5), np.uint8)) - cv2.erode(region, np.ones((5, 5), np.uint8))) & inside
+        values = step[edge > 0]
+        if not len(values) or np.percentile(values, 90) >= SHARP_EDGE:
+            keep |= region
+    return keep
 
 
 def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np.ndarray]:
