@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from edgetl.cli_run import parse_roi
+from edgetl.cli.run import parse_roi
 from edgetl.runtime.card import METADATA_KEY, ModelCard
 from edgetl.runtime.errors import UserError
 from edgetl.runtime.sources import URL_SCHEMES, check_roi, redact, select_source
