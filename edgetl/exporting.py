@@ -16,6 +16,7 @@ import numpy as np
 
 from edgetl.data import load_dataset
 from edgetl.data.split import strata, stratified_limit, stratified_split
+from edgetl.export.choices import CALIB_METHODS, QUANTIZE_MODES
 from edgetl.runtime.card import ModelCard
 from edgetl.runtime.errors import UserError
 from edgetl.runtime.images import fit_all
@@ -23,7 +24,6 @@ from edgetl.runtime.images import fit_all
 log = logging.getLogger(__name__)
 HELD_OUT_MAX = 2000
 MIN_CALIB = 16  # as export/calibration.py, which imports onnxruntime.quantization
-CALIB_METHODS = ("minmax", "entropy", "percentile")
 OPSETS = (13, 18)
 
 
@@ -103,7 +103,7 @@ def kept_out_in_training(training: dict, spec: str, n: int, drawn: tuple) -> tup
 
 def check_options(options: ExportOptions) -> None:
     """Every option's range, before any file is read or a heavy module imported."""
-    if options.quantize not in (None, "int8", "fp16"):
+    if options.quantize not in (None, *QUANTIZE_MODES):
         raise UserError(f"--quantize {options.quantize}: valid: int8, fp16")
     if options.calib_method not in CALIB_METHODS:
         raise UserError(f"--calib-method {options.calib_method}: valid: {', '.join(CALIB_METHODS)}")

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from edgetl.export.calibration import BatchReader, check_count
+from edgetl.export.choices import CALIB_METHODS
 from edgetl.export.onnx_export import INPUT_NAME, read_metadata, save_onnx, set_metadata
 from edgetl.runtime._io import sha256_file
 from edgetl.runtime.card import ModelCard
 from edgetl.runtime.errors import UserError
 
 log = logging.getLogger(__name__)
-CALIB_METHODS = ("minmax", "entropy", "percentile")
 
 
 def card_for_variant(float_path: Path, quantization: str) -> dict[str, str]:

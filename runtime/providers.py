@@ -15,6 +15,7 @@ DEVICES = {
     "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
     "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
 }
+DEVICE_CHOICES = ("auto", *DEVICES)  # auto: TensorRT, CUDA, then CPU, whichever the build has
 GPU_HINT = ("for GPUs install the GPU build instead of the CPU one: "
             "pip uninstall -y onnxruntime && pip install onnxruntime-gpu (never both)")
 SHORT = {"TensorrtExecutionProvider": "TensorRT", "CUDAExecutionProvider": "CUDA", "CPUExecutionProvider": "CPU"}

@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from edgetl import __version__
+from edgetl.export.choices import QUANTIZE_MODES
 from edgetl.runtime.errors import UserError
 
 err = Console(stderr=True)
@@ -171,7 +172,7 @@ predict.register(app, friendly)
 run.register(app, friendly)
 
 
-QUANTIZE_CHOICES = ("int8", "fp16")
+QUANTIZE_CHOICES = QUANTIZE_MODES
 
 
 def expand_bare_quantize(argv: list[str]) -> list[str]:

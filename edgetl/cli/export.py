@@ -8,11 +8,10 @@ from typing import Optional
 
 import typer
 
+from edgetl.export.choices import CALIB_METHODS
 
-class CalibMethod(str, Enum):
-    minmax = "minmax"
-    entropy = "entropy"
-    percentile = "percentile"
+
+CalibMethod = Enum("CalibMethod", {method: method for method in CALIB_METHODS}, type=str)
 
 
 def register(app: typer.Typer, friendly) -> None:

@@ -10,13 +10,10 @@ import typer
 
 from edgetl.runtime.card import FITS
 from edgetl.runtime.errors import UserError
+from edgetl.runtime.providers import DEVICE_CHOICES
 
 
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    tensorrt = "tensorrt"
+Device = Enum("Device", {device: device for device in DEVICE_CHOICES}, type=str)  # runtime.providers' table
 
 
 ImageFit = Enum("ImageFit", {fit: fit for fit in FITS}, type=str)  # the card's resize.fit choices
