@@ -242,7 +242,7 @@ def set_up(work: Work) -> dict[str, float]:
         shutil.rmtree(work.root)
     work.root.mkdir(parents=True)
     (work.root / MARKER).write_text("made by bench/chaos.py; deleted by its next run\n")
-    from edgetl.clips import render_clip
+    from clips import render_clip
     from edgetl.data import load_dataset
 
     x, y = load_dataset("mnist-5k").split("test")

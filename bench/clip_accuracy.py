@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from _common import machine, table
-from edgetl.clips import render_clip, score_clip
+from clips import render_clip, score_clip
 from edgetl.data import load_dataset
 from edgetl.runtime.app import run
 from edgetl.runtime.model import Model

@@ -45,7 +45,7 @@ def rss_mb(pid: int) -> float | None:
 
 def soak_clip(path: Path) -> Path:
     if not path.exists():
-        from edgetl.clips import render_clip
+        from clips import render_clip
         from edgetl.data import load_dataset
 
         x, y = load_dataset("mnist-5k").split("test")

@@ -430,3 +430,10 @@ def render_desk_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes:
             writer.release()
     atomic_write_text(path.with_suffix(".json"), json.dumps(truth))
     return path
+
+
+def overlap(a, b) -> float:
+    """Intersection over the smaller box: tolerant of boxes that differ only in tightness."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / max(1, min(a[2] * a[3], b[2] * b[3]))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgetl.clips import overlap
+from edgetl.desk import desk_frames, overlap
 from edgetl.runtime.digits import DigitFinderConfig, digit_crops
 
 MATCH = 0.5  # a found box sharing this much of its area with a written digit, and vice versa, reads it
@@ -50,8 +50,6 @@ def mine_desk(digits: np.ndarray, labels: np.ndarray, want_digits: int, want_clu
               max_scenes: int = 5000) -> Mined:
     """Render desk scenes until ``want_digits`` labelled crops and ``want_clutter`` clutter crops are found
     (or ``max_scenes`` have been rendered)."""
-    from edgetl.desk import desk_frames
-
     mined = Mined()
     frames = desk_frames(digits, labels, max_scenes, FRAMES_PER_SCENE, seed, empty_fraction=empty_fraction)
     for frame, truth, truth_labels in frames:

@@ -13,6 +13,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # bench/clips.py: the test clips' renderer and scoring (not installed)
 EDGETL = [sys.executable, "-m", "edgetl"]
 
 

@@ -152,7 +152,7 @@ def test_count_macs_of_conv_and_gemm(tmp_path):
 
 def test_stream_rows_read_every_frame_of_the_clip(digit_run, tmp_path):
     """The stream rows run the clip through `edgetl run`'s pipeline, with and without drawing the overlay."""
-    from edgetl.clips import render_clip
+    from clips import render_clip
     from edgetl.data import load_dataset
 
     x, y = load_dataset("mnist-5k").split("test")

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgetl.clips import H, W, render_clip, score_clip
+from clips import H, W, render_clip, score_clip
 from edgetl.desk import desk_frames, render_desk_clip
 from edgetl.pen import rewrite
 

@@ -386,7 +386,7 @@ def test_reject_class_keeps_real_digits(model, held_out):
 
 def test_hard_desk_clip_through_the_cli(digit_run, held_out, tmp_path):
     """edgetl run --jsonl on a hard desk clip (edgetl.desk, seed 7): scores above today's, smoothing drops nothing."""
-    from edgetl.clips import score_clip
+    from clips import score_clip
     from edgetl.desk import render_desk_clip
 
     x, y = held_out

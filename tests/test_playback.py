@@ -54,7 +54,7 @@ def test_a_file_without_a_rate_plays_at_30(fps):
 def test_run_paces_only_with_a_window_or_server(digit_run, tmp_path, monkeypatch):
     """Headless runs (bench, tests, JSONL jobs) never wait; --serve paces unless --fast."""
     import edgetl.runtime.app as app
-    from edgetl.clips import render_clip
+    from clips import render_clip
     from edgetl.data import load_dataset
     from edgetl.runtime.model import Model
 

@@ -67,7 +67,7 @@ def test_light_ink_on_dark_board_is_found():
 
 @pytest.mark.slow
 def test_video_clip_digits_are_read_and_logged(digit_run, tmp_path):
-    from edgetl.clips import render_clip, score_clip
+    from clips import render_clip, score_clip
     from edgetl.data import load_dataset
 
     x, y = load_dataset("mnist-5k").split("test")

@@ -5,6 +5,9 @@ with 1-5 digits and a ruled line, filmed for a few frames with camera shake, blu
 and uneven light; some sheets are light ink on a dark board. ``hard=True`` renders webcam-over-a-desk
 scenes instead (edgetl.desk: notebook paper with ruled or grid lines, coloured inks and pens, dim and
 uneven light, perspective, motion blur, empty pages).
+
+Only the benchmarks and the tests use it, so it lives in bench/ and is not installed (tests/conftest.py puts
+bench/ on the path); the desk renderer stays in the package because training mines clutter from its pages.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgetl.desk import overlap
 from edgetl.runtime._io import atomic_path, atomic_write_text
 
 W, H = 640, 480
@@ -99,13 +103,6 @@ def render_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int 
         writer.release()
     atomic_write_text(path.with_suffix(".json"), json.dumps(truth))
     return path
-
-
-def overlap(a, b) -> float:
-    """Intersection over the smaller box: tolerant of boxes that differ only in tightness."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return ix * iy / max(1, min(a[2] * a[3], b[2] * b[3]))
 
 
 def score_clip(truth: list[dict], records: list[dict]) -> dict:
