@@ -21,6 +21,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edgetl.pen import rewrite
+from edgetl.runtime.digits import mnist_crop
+
 
 def random_affine(image: np.ndarray, rng: np.random.Generator, rotate: float = 12.0, scale: float = 0.12,
                   shift: float = 0.1, shear: float = 0.15) -> np.ndarray:
@@ -98,9 +101,6 @@ def webcam(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def other_pen(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A 28x28 digit traced along its centre line and written again with a random pen, then cut as the
     runtime's crop cuts a digit from a frame."""
-    from edgetl.pen import rewrite
-    from edgetl.runtime.digits import mnist_crop
-
     width = float(np.exp(rng.uniform(*np.log(PEN_WIDTHS))))  # as many fine pens as thick ones
     ink = (rewrite(image.reshape(image.shape[:2]), PEN_HEIGHT, width, rng) * 255).astype(np.uint8)
     ys, xs = np.nonzero(ink > 80)

@@ -68,6 +68,11 @@ def write(page: np.ndarray, digit: np.ndarray, x: int, y: int, height: int, ink=
     return [x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
 
 
+def ink_strokes(page: np.ndarray, coverage: np.ndarray, ink=BLACK_INK) -> None:
+    """Ink strokes drawn as a uint8 coverage mask (255: full pen) onto the page, in place."""
+    page *= 1 - coverage.astype(np.float32)[..., None] / 255 * (1 - np.float32(ink))
+
+
 def film(page: np.ndarray, rng: np.random.Generator, gain: float = 1.0, noise: float = 3.0) -> np.ndarray:
     """The camera: light falling off across the page (dimmed by ``gain``), a little defocus, sensor noise."""
     direction = rng.uniform(0, 2 * np.pi)
@@ -435,7 +440,7 @@ def test_thin_wide_ring_and_thin_one_are_found_whole():
         cv2.ellipse(coverage, (400, 240), (64, 48), 0, start, start + 40, 0, 3, cv2.LINE_AA)
         cv2.ellipse(coverage, (400, 240), (64, 48), 0, start - 5, start + 45, 255, 1, cv2.LINE_AA)
     cv2.line(coverage, (200, 200), (202, 283), 255, 2, cv2.LINE_AA)
-    page *= 1 - coverage.astype(np.float32)[..., None] / 255 * (1 - np.float32(BLACK_INK))
+    ink_strokes(page, coverage)
     boxes = find_digit_boxes(film(page, rng, gain=0.6))[0]
     ring, one = [334, 190, 133, 101], [199, 199, 5, 86]
     assert max((iou(b, ring) for b in boxes), default=0) >= 0.8, boxes
@@ -494,7 +499,7 @@ def test_a_five_whose_bar_stands_apart_is_one_box_and_a_dash_far_above_is_not_jo
     cv2.line(coverage, (366, 186), (420, 184), 255, 4, cv2.LINE_AA)  # the bar, 14 px above the stem's top
     cv2.line(coverage, (150, 200), (152, 282), 255, 4, cv2.LINE_AA)  # a 1
     cv2.line(coverage, (140, 110), (190, 112), 255, 4, cv2.LINE_AA)  # a dash 88 px above it
-    page *= 1 - coverage.astype(np.float32)[..., None] / 255 * (1 - np.float32(BLACK_INK))
+    ink_strokes(page, coverage)
     boxes = find_digit_boxes(film(page, rng, gain=0.8))[0]
     five, one = [338, 182, 84, 97], [148, 199, 7, 85]
     assert max((iou(b, five) for b in boxes), default=0) >= 0.8, boxes
