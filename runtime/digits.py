@@ -34,6 +34,8 @@ class DigitFinderConfig:
     strong_floor: float = 55.0  # ink contrast (fraction of the paper's brightness x 255) a stroke must reach
     strong_mads: float = 10.0
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
+    faint_floor: float = 40.0  # a stroke with no pixel at the strong level still counts when this much of it
+    faint_run: float = 0.08  # ... (a length, as a fraction of the frame height) reaches faint_floor: pencil in dim light
     weak_mads: float = 5.0
     grow: int = 4  # px a stroke may extend beyond its strong pixels through faint ones
     ridge: float = 0.55  # a stroke pixel holds at least this fraction of the strongest ink within 3 px
@@ -141,12 +143,15 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     h, w = ink.shape
     median, mad, busy = ink_statistics(ink[::4, ::4], config.busy_percentile)
     weak = (ink > max(config.weak_floor, min(median + config.weak_mads * mad, config.busy_weak * busy))).view(np.uint8)
-    strong = ink > max(config.strong_floor, min(median + config.strong_mads * mad, config.busy_strong * busy))
+    adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
+    strong = ink > max(config.strong_floor, adaptive)
+    faint = ink > max(config.faint_floor, adaptive)
     lines = line_mask(weak * np.uint8(255), config.line_length * w)
     if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
         weak = cv2.subtract(weak, lines // 255)
         strong = strong & (lines == 0)
-    mask = hysteresis(weak, strong, config)
+        faint = faint & (lines == 0)
+    mask = hysteresis(weak, strong, faint, config)
     # Only the ridge of each stroke: where two strokes run close, the blurred gap between them is
     # well below both, so digits written close together stay apart.
     ridge = cv2.compare(ink, cv2.convertScaleAbs(cv2.dilate(ink, np.ones((7, 7), np.uint8)), alpha=config.ridge),
@@ -185,8 +190,8 @@ def level_at(counts: np.ndarray, fraction: float) -> int:
     return int(np.searchsorted(cumulative, max(1, int(np.ceil(cumulative[-1] * fraction)))))
 
 
-def hysteresis(weak: np.ndarray, strong: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
-    """Weak pixels (0/1) whose component holds a strong one, as 0/255.
+def hysteresis(weak: np.ndarray, strong: np.ndarray, faint: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
+    """Weak pixels (0/1) whose component holds a strong one, or a run of faint ones, as 0/255.
 
     Components are labelled on a half-size mask (a quarter of the work) and the result is cut back to the
     full-size weak pixels. A half-size weak pixel needs 2 of its 4 (a lone faint pixel does not join two
@@ -200,6 +205,10 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray, config: DigitFinderConfig) 
     n, labels, stats, _ = cv2.connectedComponentsWithStats(weak_small, connectivity=8)
     keep = np.zeros(n, np.uint8)
     keep[np.unique(labels[strong_small])] = 255
+    # A faint pencil stroke may have no strong pixel at all; it holds many faint ones where a speck has few
+    # (half size: a pixel covers 2 px of a stroke's length).
+    faint_small = cv2.resize(faint.view(np.uint8) * np.uint8(255), half, interpolation=cv2.INTER_AREA) > 127
+    keep[np.bincount(labels[faint_small], minlength=n) >= config.faint_run * h / 2] = 255
     keep[0] = 0
     # A faint component larger than any digit is a ruled or grid line crossing a stroke: there,
     # faint pixels count only within a few pixels of strong ones, so growth never runs off along it.
