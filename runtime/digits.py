@@ -204,7 +204,7 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray, faint: np.ndarray, config: 
     strong_small = cv2.resize(strong.view(np.uint8) * np.uint8(255), half, interpolation=cv2.INTER_AREA) > 0
     n, labels, stats, _ = cv2.connectedComponentsWithStats(weak_small, connectivity=8)
     keep = np.zeros(n, np.uint8)
-    keep[np.unique(labels[strong_small])] = 255
+    keep[np.bincount(labels[strong_small], minlength=n) > 0] = 255
     # A faint pencil stroke may have no strong pixel at all; it holds many faint ones where a speck has few
     # (half size: a pixel covers 2 px of a stroke's length).
     faint_small = cv2.resize(faint.view(np.uint8) * np.uint8(255), half, interpolation=cv2.INTER_AREA) > 127
@@ -217,11 +217,11 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray, faint: np.ndarray, config: 
     huge[0] = False
     keep[huge] = 128
     grown = cv2.resize(keep[labels], (w, h), interpolation=cv2.INTER_NEAREST)
-    mask = cv2.bitwise_and(np.where(grown > 0, 255, 0).astype(np.uint8), weak * np.uint8(255))
+    mask = cv2.bitwise_and(cv2.compare(grown, 0, cv2.CMP_GT), cv2.compare(weak, 0, cv2.CMP_GT))
     if huge.any():
         reach = 2 * config.grow + 1
         near = cv2.dilate(strong.view(np.uint8), np.ones((reach, reach), np.uint8)) * np.uint8(255)
-        in_huge = np.where(grown == 128, 255, 0).astype(np.uint8)
+        in_huge = cv2.compare(grown, 128, cv2.CMP_EQ)
         mask = cv2.subtract(mask, cv2.subtract(in_huge, near))
     return mask
 
