@@ -36,6 +36,7 @@ class DigitFinderConfig:
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
     faint_floor: float = 40.0  # a stroke with no pixel at the strong level still counts when this much of it
     faint_run: float = 0.08  # ... (a length, as a fraction of the frame height) reaches faint_floor: pencil in dim light
+    above_noise: float = 5.5  # a strong or faint pixel stands this many times above the ink's local floor
     weak_mads: float = 5.0
     grow: int = 4  # px a stroke may extend beyond its strong pixels through faint ones
     ridge: float = 0.55  # a stroke pixel holds at least this fraction of the strongest ink within 3 px
@@ -146,6 +147,9 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
     strong = ink > max(config.strong_floor, adaptive)
     faint = ink > max(config.faint_floor, adaptive)
+    above = ink > cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
+    strong &= above
+    faint &= above
     lines = line_mask(weak * np.uint8(255), config.line_length * w)
     if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
         weak = cv2.subtract(weak, lines // 255)
@@ -174,6 +178,17 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
                          cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8)))
         mask = cv2.max(mask, cv2.bitwise_and(across, lines))
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), lines  # rejoin broken strokes
+
+
+def local_noise(ink: np.ndarray) -> np.ndarray:
+    """The ink image's floor around each pixel: its local mean (3x3 at quarter size), the least of it within
+    a 28-px square. On clean paper a few levels; in a dark, noisy corner of the page (vignetting, a shadow) sensor
+    noise, amplified by the division by the dim paper, as high as 15-20 across the whole corner, where the
+    global thresholds let blobs of it through as digits. The minimum looks past a stroke to the paper beside it."""
+    h, w = ink.shape
+    quarter = np.ascontiguousarray(ink[::4, ::4])
+    floor = cv2.erode(cv2.blur(quarter, (3, 3)), np.ones((7, 7), np.uint8))
+    return cv2.resize(floor, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def ink_statistics(sample: np.ndarray, percentile: float) -> tuple[float, float, float]:
