@@ -23,7 +23,7 @@ class DigitFinderConfig:
     min_height: float = 0.04  # of the frame height
     max_height: float = 0.9
     min_aspect: float = 0.05  # width / height: a "1" is thin
-    min_aspect_at_edge: float = 0.1
+    min_aspect_at_edge: float = 0.25  # a thin piece the frame cuts off is a margin line or half a digit, not a 1
     thin: float = 0.35  # width / height below which a piece may be a 1 or a piece of a printed line
     max_aspect: float = 1.8
     min_fill: float = 0.06  # ink pixels / box area

@@ -136,3 +136,15 @@ def test_noise_in_a_dark_corner_is_no_digit_and_the_digits_beside_it_are_found()
     for seed in range(5):
         boxes, _, _ = find_digit_boxes(vignetted_noisy_page(seed))
         assert boxes == [[112, 139, 52, 61], [426, 269, 44, 61]], seed
+
+
+def test_a_margin_line_running_off_the_frame_is_no_one_and_a_one_inside_it_is():
+    """A red margin line, tilted, leaves the frame at its top and left edges: the piece inside reads as a 1
+    (6 false 1s on wide-200 before min_aspect_at_edge went from 0.1 to 0.25). A 1 inside the frame stays."""
+    from edgetl.runtime.digits import find_digit_boxes
+
+    frame = np.full((480, 640, 3), 228, np.uint8)
+    cv2.line(frame, (18, 0), (0, 110), (70, 60, 200), 3, cv2.LINE_AA)  # red in BGR
+    cv2.line(frame, (320, 200), (316, 270), (40, 40, 40), 5, cv2.LINE_AA)  # a 1
+    boxes, _, _ = find_digit_boxes(frame)
+    assert len(boxes) == 1 and 310 <= boxes[0][0] <= 320, boxes
