@@ -25,6 +25,7 @@ import numpy as np
 
 from edgetl.pen import rewrite
 from edgetl.runtime._io import atomic_path, atomic_write_text
+from edgetl.runtime.pieces import intersection
 
 W, H = 640, 480
 MARGIN = 128  # canvas border around the frame's nominal view: room for tilt, rotation, zoom, shake
@@ -434,6 +435,4 @@ def render_desk_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes:
 
 def overlap(a, b) -> float:
     """Intersection over the smaller box: tolerant of boxes that differ only in tightness."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return ix * iy / max(1, min(a[2] * a[3], b[2] * b[3]))
+    return intersection(a, b) / max(1, min(a[2] * a[3], b[2] * b[3]))

@@ -104,7 +104,7 @@ def kept_out_in_training(training: dict, spec: str, n: int, drawn: tuple) -> tup
 def check_options(options: ExportOptions) -> None:
     """Every option's range, before any file is read or a heavy module imported."""
     if options.quantize not in (None, *QUANTIZE_MODES):
-        raise UserError(f"--quantize {options.quantize}: valid: int8, fp16")
+        raise UserError(f"--quantize {options.quantize}: valid: {', '.join(QUANTIZE_MODES)}")
     if options.calib_method not in CALIB_METHODS:
         raise UserError(f"--calib-method {options.calib_method}: valid: {', '.join(CALIB_METHODS)}")
     size = options.calib_size

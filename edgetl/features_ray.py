@@ -109,5 +109,3 @@ def window_features(ray, images: np.ndarray, model_ref, workers: int, threads: i
     if got != len(images):
         raise RuntimeError(f"{OPTION}: {got} features came back for {len(images)} images")
     return np.concatenate(parts)
-
-

@@ -14,6 +14,7 @@ import numpy as np
 
 from edgetl.desk import desk_frames, overlap
 from edgetl.runtime.digits import DigitFinderConfig, digit_crops
+from edgetl.runtime.pieces import intersection
 
 MATCH = 0.5  # a found box sharing this much of its area with a written digit, and vice versa, reads it
 NEAR_DIGIT = 0.2  # a found box sharing more than this with a written digit is not clutter
@@ -30,9 +31,7 @@ class Mined:
 
 def mutual_overlap(a, b) -> float:
     """Intersection over the larger box: high only when the two boxes are about the same box."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return ix * iy / max(1, max(a[2] * a[3], b[2] * b[3]))
+    return intersection(a, b) / max(1, max(a[2] * a[3], b[2] * b[3]))
 
 
 def sort_frame(mined: Mined, boxes, crops, truth, labels) -> None:

@@ -34,10 +34,10 @@ class DigitFinderConfig:
     strong_floor: float = 55.0  # ink contrast (fraction of the paper's brightness x 255) a stroke must reach
     strong_mads: float = 10.0
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
+    weak_mads: float = 5.0
     faint_floor: float = 40.0  # a stroke with no pixel at the strong level still counts when this much of it
     faint_run: float = 0.08  # ... (a length, as a fraction of the frame height) reaches faint_floor: pencil in dim light
     above_noise: float = 5.5  # a strong or faint pixel stands this many times above the ink's local floor
-    weak_mads: float = 5.0
     grow: int = 4  # px a stroke may extend beyond its strong pixels through faint ones
     ridge: float = 0.55  # a stroke pixel holds at least this fraction of the strongest ink within 3 px
     busy_percentile: float = 95.0  # on a busy page (dense grid) the spread of ink is structure, not noise:
@@ -106,9 +106,8 @@ def off_page_mask(small: np.ndarray, size) -> np.ndarray:
     paper = float(np.percentile(level, 90))
     dark = (level < 0.45 * paper).view(np.uint8)
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))  # not a marker stroke: a region
-    if not dark.any():
-        return np.full(size[::-1], 255, np.uint8)
-    dark = sharp_edged(dark, raw, paper)
+    if dark.any():
+        dark = sharp_edged(dark, raw, paper)
     if not dark.any():
         return np.full(size[::-1], 255, np.uint8)
     dark = cv2.dilate(dark, np.ones((9, 9), np.uint8))
@@ -144,17 +143,15 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     h, w = ink.shape
     median, mad, busy = ink_statistics(ink[::4, ::4], config.busy_percentile)
     weak = (ink > max(config.weak_floor, min(median + config.weak_mads * mad, config.busy_weak * busy))).view(np.uint8)
-    adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
-    strong = ink > max(config.strong_floor, adaptive)
-    faint = ink > max(config.faint_floor, adaptive)
-    above = ink > cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
-    strong &= above
-    faint &= above
     lines = line_mask(weak * np.uint8(255), config.line_length * w)
+    # where a stroke may start: well above the ink's local floor, and off the printed lines
+    allowed = ink > cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
     if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
         weak = cv2.subtract(weak, lines // 255)
-        strong = strong & (lines == 0)
-        faint = faint & (lines == 0)
+        allowed &= lines == 0
+    adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
+    strong = (ink > max(config.strong_floor, adaptive)) & allowed
+    faint = (ink > max(config.faint_floor, adaptive)) & allowed
     mask = hysteresis(weak, strong, faint, config)
     # Only the ridge of each stroke: where two strokes run close, the blurred gap between them is
     # well below both, so digits written close together stay apart.

@@ -52,6 +52,13 @@ def box_gap(a, b) -> int:
     return max(0, dx, dy)
 
 
+def intersection(a, b) -> int:
+    """Pixels two boxes share."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy
+
+
 def union(a, b) -> list[int]:
     x0, y0 = min(a[0], b[0]), min(a[1], b[1])
     return [x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0]
