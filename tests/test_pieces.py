@@ -148,3 +148,19 @@ def test_a_margin_line_running_off_the_frame_is_no_one_and_a_one_inside_it_is():
     cv2.line(frame, (320, 200), (316, 270), (40, 40, 40), 5, cv2.LINE_AA)  # a 1
     boxes, _, _ = find_digit_boxes(frame)
     assert len(boxes) == 1 and 310 <= boxes[0][0] <= 320, boxes
+
+
+def test_a_big_digit_in_thick_marker_is_found_whole_not_masked_as_desk():
+    """Strokes run together into one dark, sharp-edged region: off_page_mask took it for the desk beyond the
+    sheet and cut it out of the ink, leaving a sliver or nothing (as MNIST test digits 525 and 833, fat 8s, on
+    the plain clip's paper). The desk always reaches the frame's border; a region ringed by paper is ink."""
+    from edgetl.runtime.digits import find_digit_boxes
+
+    for thickness, radius in ((40, 24), (44, 26)):  # an 8 in a fat marker: two rings with small holes
+        frame = np.full((480, 640, 3), 215, np.uint8)
+        cv2.ellipse(frame, (320, 200), (radius, radius + 4), 0, 0, 360, (25, 25, 25), thickness)
+        cv2.ellipse(frame, (320, 210 + 2 * radius), (radius + 6, radius + 8), 0, 0, 360, (25, 25, 25), thickness)
+        frame = cv2.GaussianBlur(frame, (0, 0), 1.0)
+        ys, xs = np.nonzero(frame[..., 0] < 120)
+        ink_box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+        assert find_digit_boxes(frame)[0] == [ink_box], thickness
