@@ -21,6 +21,28 @@ def line_mask(mask: np.ndarray, min_length: float, width: int = 3) -> np.ndarray
     out = np.zeros_like(mask)
     if segments is None:
         return out
-    for x0, y0, x1, y1 in segments.reshape(-1, 4) * 2:
-        cv2.line(out, (int(x0), int(y0)), (int(x1), int(y1)), 255, width)
+    for x0, y0, x1, y1 in segments.reshape(-1, 4):
+        if not inside_a_thick_stroke(small, (x0, y0, x1, y1)):
+            cv2.line(out, (int(x0) * 2, int(y0) * 2), (int(x1) * 2, int(y1) * 2), 255, width)
     return out
+
+
+THICK = 3  # half-size px: a segment with mask this far out on both sides is the inside of a stroke
+INSIDE_SHARE = 0.5
+
+
+def inside_a_thick_stroke(mask: np.ndarray, segment) -> bool:
+    """True when ``mask`` is set THICK px out on both sides of most of the segment: a straight run inside a
+    stroke far wider than a printed line (a digit in thick marker, held close to the camera), not a line."""
+    x0, y0, x1, y1 = map(float, segment)
+    length = max(1.0, np.hypot(x1 - x0, y1 - y0))
+    nx, ny = -(y1 - y0) / length, (x1 - x0) / length
+    t = np.linspace(0.0, 1.0, 16)
+    xs, ys = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+    h, w = mask.shape
+    sides = []
+    for sign in (1, -1):
+        px = np.clip(np.round(xs + sign * THICK * nx).astype(int), 0, w - 1)
+        py = np.clip(np.round(ys + sign * THICK * ny).astype(int), 0, h - 1)
+        sides.append(mask[py, px] > 0)
+    return float(np.mean(sides[0] & sides[1])) > INSIDE_SHARE

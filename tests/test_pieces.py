@@ -164,3 +164,21 @@ def test_a_big_digit_in_thick_marker_is_found_whole_not_masked_as_desk():
         ys, xs = np.nonzero(frame[..., 0] < 120)
         ink_box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
         assert find_digit_boxes(frame)[0] == [ink_box], thickness
+
+
+def test_a_big_digit_in_thick_marker_keeps_its_straight_strokes():
+    """A 1 in a fat marker held close to the camera: the line search found straight runs inside its stroke and
+    removed them as printed lines, leaving the flag or two fragments as boxes. A run with the stroke on both
+    sides of it is the inside of a stroke, not a line."""
+    from edgetl.runtime.digits import find_digit_boxes
+
+    for thickness in (30, 40):
+        frame = np.full((480, 640, 3), 215, np.uint8)
+        cv2.line(frame, (300, 80), (340, 400), (25, 25, 25), thickness)
+        cv2.line(frame, (300, 80), (250, 140), (25, 25, 25), thickness)  # the flag
+        frame = cv2.GaussianBlur(frame, (0, 0), 1.0)
+        ys, xs = np.nonzero(frame[..., 0] < 120)
+        boxes = find_digit_boxes(frame)[0]
+        assert len(boxes) == 1, (thickness, boxes)
+        ink_box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+        assert np.abs(np.subtract(boxes[0], ink_box)).max() <= 10, (thickness, boxes, ink_box)
