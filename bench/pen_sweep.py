@@ -29,7 +29,8 @@ from edgetl.runtime.digits import mnist_crop  # noqa: E402
 from edgetl.runtime.model import Model  # noqa: E402
 from edgetl.runtime.stream import digit_probabilities, prepare, read_whole_or_pieces  # noqa: E402
 
-PENS = ((30, 2), (40, 6), (60, 2), (60, 8), (60, 12), (100, 3), (100, 10), (100, 18), (150, 25), (200, 40))
+PENS = ((30, 2), (40, 6), (60, 2), (60, 8), (60, 12), (100, 3), (100, 10), (100, 18), (150, 3), (150, 25), (200, 3),
+        (200, 40))
 PAPER, INK = 220.0, 30.0
 
 

@@ -26,7 +26,7 @@ class DigitFinderConfig:
     min_aspect_at_edge: float = 0.25  # a thin piece the frame cuts off is a margin line or half a digit, not a 1
     thin: float = 0.35  # width / height below which a piece may be a 1 or a piece of a printed line
     max_aspect: float = 1.8
-    min_fill: float = 0.06  # ink pixels / box area
+    min_fill: float = 0.03  # ink pixels / box area (a fine pen's digit held close: 2-px strokes in a 150-px box fill 0.04)
     max_fill: float = 1.0
     line_length: float = 0.25  # strokes longer than this fraction of the frame width are ruled lines
     bar_aspect: float = 1.4  # a 5 with a long bar joined to it may be this wide (width / height)
