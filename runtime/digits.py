@@ -265,7 +265,11 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
     for blob in joined:
         pieces = [blob] if tuple(blob) in with_bar else split_touching(blob, mask, config)
         kept = [piece for piece in pieces if looks_like_a_digit(piece, ink, mask, config)]
-        if len(pieces) > 1 and looks_like_a_digit(blob, ink, mask, config):
+        whole = len(pieces) > 1 and looks_like_a_digit(blob, ink, mask, config)
+        if whole and not kept:  # no piece of the cut is a digit: the blob is one wide digit, not touching ones
+            boxes.append(blob)
+            continue
+        if whole:
             splits.append((blob, list(range(len(boxes), len(boxes) + len(kept)))))
         boxes.extend(kept)
     return boxes, ink, mask, splits
