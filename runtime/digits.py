@@ -63,8 +63,9 @@ def light_ink(small_gray: np.ndarray) -> bool:
     return bright > 1.5 * dark
 
 
-def ink_image(frame: np.ndarray) -> np.ndarray:
-    """Ink contrast, bright on dark, as a fraction of the local paper brightness (0..255).
+def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
+    """Ink contrast, bright on dark, as a fraction of the local paper brightness (0..255). ``paper_out``, when
+    given, receives what ink_of needs to read the ink of any part of the frame again.
 
     The paper is estimated per colour channel by a max filter on a quarter-size frame (a min
     filter for light ink on a dark board), so uneven and dim light divide out. Ink is how much
@@ -80,10 +81,24 @@ def ink_image(frame: np.ndarray) -> np.ndarray:
     smooth = cv2.GaussianBlur(frame, (0, 0), 1.0)
     ink = channel_max(cv2.subtract(smooth, paper) if light else cv2.subtract(paper, smooth))
     if light:  # a dark board: scale by the brightest ink seen, not by the board
-        return cv2.convertScaleAbs(ink, alpha=255.0 / max(64.0, float(np.percentile(to_gray(small), 99.5))))
-    reference = cv2.resize(channel_max(paper_small), (w, h), interpolation=cv2.INTER_LINEAR)
-    ink = cv2.divide(ink, cv2.max(reference, 32), scale=255)
-    return cv2.bitwise_and(ink, off_page_mask(small, (w, h)))
+        scale = 255.0 / max(64.0, float(np.percentile(to_gray(small), 99.5)))
+        if paper_out is not None:
+            paper_out.update(light=True, paper=paper, scale=scale)
+        return cv2.convertScaleAbs(ink, alpha=scale)
+    reference = cv2.max(cv2.resize(channel_max(paper_small), (w, h), interpolation=cv2.INTER_LINEAR), 32)
+    on_page = off_page_mask(small, (w, h))
+    if paper_out is not None:
+        paper_out.update(light=False, paper=paper, reference=reference, on_page=on_page)
+    return cv2.bitwise_and(cv2.divide(ink, reference, scale=255), on_page)
+
+
+def ink_of(image: np.ndarray, paper: dict, region) -> np.ndarray:
+    """ink_image's ink of ``image``, the frame's ``region`` (rows, columns), with the paper ink_image found."""
+    under = paper["paper"][region]
+    if paper["light"]:
+        return cv2.convertScaleAbs(channel_max(cv2.subtract(image, under)), alpha=paper["scale"])
+    ink = cv2.divide(channel_max(cv2.subtract(under, image)), paper["reference"][region], scale=255)
+    return cv2.bitwise_and(ink, paper["on_page"][region])
 
 
 def channel_max(image: np.ndarray) -> np.ndarray:
@@ -249,10 +264,11 @@ def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     return boxes, ink, mask
 
 
-def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig()):
+def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig(),
+                          paper_out: dict | None = None):
     """(boxes, ink, mask, splits): as find_digit_boxes, and for each blob that was cut as touching digits and
     could be one digit itself, (its whole box, indices of its pieces in boxes), so a classifier can choose."""
-    ink = ink_image(frame)
+    ink = ink_image(frame, paper_out)
     mask, lines = ink_mask(ink, config)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     fh = ink.shape[0]
@@ -339,7 +355,18 @@ def digit_crops(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig
 def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig()):
     """(boxes, crops (N, 28, 28), splits): digit_crops, and for each blob cut as touching digits that could
     be one digit, (its whole box, its crop, indices of its pieces in boxes)."""
-    boxes, ink, mask, splits = find_digit_candidates(frame, config)
-    strokes = cv2.bitwise_and(ink, cv2.dilate(mask, np.ones((5, 5), np.uint8)))  # no grid or paper inside a box
-    crops = np.stack([mnist_crop(strokes, b) for b in boxes]) if boxes else np.zeros((0, 28, 28), np.uint8)
-    return boxes, crops, [(whole, mnist_crop(strokes, whole), pieces) for whole, pieces in splits]
+    paper = {}
+    boxes, _, mask, splits = find_digit_candidates(frame, config, paper)
+    near = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # no grid or paper inside a box
+    crops = np.stack([sharp_crop(frame, paper, near, b) for b in boxes]) if boxes else np.zeros((0, 28, 28), np.uint8)
+    return boxes, crops, [(whole, sharp_crop(frame, paper, near, whole), pieces) for whole, pieces in splits]
+
+
+def sharp_crop(frame: np.ndarray, paper: dict, near: np.ndarray, box) -> np.ndarray:
+    """mnist_crop of one box, its ink read from the frame as it is: the smoothing that keeps sensor noise out of
+    the stroke mask also blurs a small digit's crop (24-30 px digits lost a point read to it)."""
+    x, y, w, h = box
+    x0, y0 = max(0, x - w // 4 - 2), max(0, y - h // 4 - 2)  # mnist_crop's margin: it reads the paper there
+    region = (slice(y0, y + h + h // 4 + 2), slice(x0, x + w + w // 4 + 2))
+    ink = cv2.bitwise_and(ink_of(frame[region], paper, region), near[region])
+    return mnist_crop(ink, [x - x0, y - y0, w, h])
