@@ -322,10 +322,15 @@ def continues_beyond(ink: np.ndarray, box) -> bool:
     return False
 
 
+def crop_margin(w: int, h: int) -> tuple[int, int]:
+    """The paper mnist_crop reads around a w x h box to find the background level."""
+    return w // 4 + 2, h // 4 + 2
+
+
 def mnist_crop(ink: np.ndarray, box) -> np.ndarray:
     """One box to a 28x28 uint8 white-on-black digit, scaled into 20x20 and centred by mass."""
     x, y, w, h = box
-    mx, my = w // 4 + 2, h // 4 + 2
+    mx, my = crop_margin(w, h)
     around = ink[max(0, y - my):y + h + my, max(0, x - mx):x + w + mx]
     background = float(level_at(np.bincount(around.ravel(), minlength=256), 0.5))  # the padded box is mostly paper
     inside = ink[y:y + h, x:x + w]
@@ -366,7 +371,8 @@ def sharp_crop(frame: np.ndarray, paper: dict, near: np.ndarray, box) -> np.ndar
     """mnist_crop of one box, its ink read from the frame as it is: the smoothing that keeps sensor noise out of
     the stroke mask also blurs a small digit's crop (24-30 px digits lost a point read to it)."""
     x, y, w, h = box
-    x0, y0 = max(0, x - w // 4 - 2), max(0, y - h // 4 - 2)  # mnist_crop's margin: it reads the paper there
-    region = (slice(y0, y + h + h // 4 + 2), slice(x0, x + w + w // 4 + 2))
+    mx, my = crop_margin(w, h)
+    x0, y0 = max(0, x - mx), max(0, y - my)
+    region = (slice(y0, y + h + my), slice(x0, x + w + mx))
     ink = cv2.bitwise_and(ink_of(frame[region], paper, region), near[region])
     return mnist_crop(ink, [x - x0, y - y0, w, h])

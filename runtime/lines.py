@@ -10,6 +10,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+THICK = 3  # half-size px: a segment with mask this far out on both sides is the inside of a stroke
+INSIDE_SHARE = 0.5  # ... along more than this share of its length
+
 
 def line_mask(mask: np.ndarray, min_length: float, width: int = 3) -> np.ndarray:
     """255 on the long straight segments of ``mask`` (drawn ``width`` px wide), 0 elsewhere."""
@@ -21,28 +24,23 @@ def line_mask(mask: np.ndarray, min_length: float, width: int = 3) -> np.ndarray
     out = np.zeros_like(mask)
     if segments is None:
         return out
-    for x0, y0, x1, y1 in segments.reshape(-1, 4):
-        if not inside_a_thick_stroke(small, (x0, y0, x1, y1)):
-            cv2.line(out, (int(x0) * 2, int(y0) * 2), (int(x1) * 2, int(y1) * 2), 255, width)
+    segments = segments.reshape(-1, 4)
+    for x0, y0, x1, y1 in segments[~inside_thick_strokes(small, segments)] * 2:
+        cv2.line(out, (int(x0), int(y0)), (int(x1), int(y1)), 255, width)
     return out
 
 
-THICK = 3  # half-size px: a segment with mask this far out on both sides is the inside of a stroke
-INSIDE_SHARE = 0.5
-
-
-def inside_a_thick_stroke(mask: np.ndarray, segment) -> bool:
-    """True when ``mask`` is set THICK px out on both sides of most of the segment: a straight run inside a
-    stroke far wider than a printed line (a digit in thick marker, held close to the camera), not a line."""
-    x0, y0, x1, y1 = map(float, segment)
-    length = max(1.0, np.hypot(x1 - x0, y1 - y0))
-    nx, ny = -(y1 - y0) / length, (x1 - x0) / length
-    t = np.linspace(0.0, 1.0, 16)
-    xs, ys = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+def inside_thick_strokes(mask: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Per segment (x0, y0, x1, y1): True when ``mask`` is set THICK px out on both sides of most of it, a
+    straight run inside a stroke far wider than a printed line (a digit in thick marker, held close to the
+    camera), not a line. All segments at once: a squared page gives dozens."""
+    start, step = segments[:, :2].astype(np.float64), (segments[:, 2:] - segments[:, :2]).astype(np.float64)
+    length = np.maximum(1.0, np.hypot(step[:, 0], step[:, 1]))
+    normal = np.stack([-step[:, 1], step[:, 0]], 1) / length[:, None]
+    points = start[:, None] + np.linspace(0.0, 1.0, 16)[None, :, None] * step[:, None]  # (segments, 16, xy)
     h, w = mask.shape
-    sides = []
+    both = np.ones(points.shape[:2], bool)
     for sign in (1, -1):
-        px = np.clip(np.round(xs + sign * THICK * nx).astype(int), 0, w - 1)
-        py = np.clip(np.round(ys + sign * THICK * ny).astype(int), 0, h - 1)
-        sides.append(mask[py, px] > 0)
-    return float(np.mean(sides[0] & sides[1])) > INSIDE_SHARE
+        side = np.round(points + sign * THICK * normal[:, None]).astype(int)
+        both &= mask[np.clip(side[..., 1], 0, h - 1), np.clip(side[..., 0], 0, w - 1)] > 0
+    return both.mean(axis=1) > INSIDE_SHARE
