@@ -13,6 +13,7 @@ from .affinity import split_cores
 from .digits import digit_candidates
 from .images import fit_batch, fit_box, fit_to_input
 from .model import Model
+from .reuse import ReadingCache
 from .sources import FrameSource
 from .tracking import Tracker
 from .uncertain import unsure_crops
@@ -119,15 +120,21 @@ def read_whole_or_pieces(card, boxes: list, batch: np.ndarray, outputs: np.ndarr
 def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score: float = 0.5,
               top_k: int = 1, tracker: Tracker | None = None,
               prepared: tuple | None = None, uncertain: list | None = None,
-              margin: float = 0.3) -> tuple[list[Detection], dict[str, float]]:
+              margin: float = 0.3, cache: ReadingCache | None = None) -> tuple[list[Detection], dict[str, float]]:
     """Detections for one frame, and the preprocess/infer times in ms. One batched call per frame.
 
     ``prepared``: what ``prepare`` returned for this frame, when it ran elsewhere (see ``process``).
     ``uncertain``: digit boxes refused or read with a top-2 gap under ``margin`` are appended to it.
+    ``cache``: digit crops that match one read the frame before reuse its reading (reuse.py).
     """
     batch, boxes, preprocess_ms, splits = prepared or prepare(model, image, digits, roi)
     t1 = time.perf_counter()
-    outputs = model.predict_batch(batch) if len(batch) else np.zeros((0, len(model.card.class_names)))
+    if not len(batch):
+        outputs = np.zeros((0, len(model.card.class_names)))
+    elif cache is not None and digits:
+        outputs = cache.predict(model, boxes + [whole for whole, _ in splits], batch)
+    else:
+        outputs = model.predict_batch(batch)
     t2 = time.perf_counter()
     timings = {"preprocess": preprocess_ms, "infer": (t2 - t1) * 1e3}
     if digits and model.card.task == "classification":
@@ -160,6 +167,20 @@ def digit_probabilities(card, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return digits, rejected
 
 
+SURE = 0.9  # a reading reused for a still crop (reuse.py) is at least this sure of its digit, or of no digit:
+REJECT_MARGIN = 2.3  # its reject share this many log-odds from the card's threshold (0.99: >= 0.999 or <= 0.9)
+
+
+def sure_readings(card, probs: np.ndarray) -> np.ndarray:
+    """Which readings are far from every decision the stream makes on them (reject, label, min score)."""
+    digits, _ = digit_probabilities(card, probs)
+    if not card.reject_class:
+        return digits.max(axis=1) >= SURE
+    share = np.clip(probs[:, card.class_names.index(card.reject_class)], 1e-7, 1 - 1e-7)
+    odds = np.log(share / (1 - share)) - np.log(card.reject_threshold / (1 - card.reject_threshold))
+    return (odds >= REJECT_MARGIN) | ((odds <= -REJECT_MARGIN) & (digits.max(axis=1) >= SURE))
+
+
 def digit_detections(model: Model, boxes: list, probs: np.ndarray, min_score: float,
                      tracker: Tracker | None) -> list[Detection]:
     """Boxes read as a digit scored >= min_score; boxes the "not a digit" class is sure of are dropped."""
@@ -181,11 +202,13 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
             uncertain_margin: float | None = None) -> Iterator[FrameResult]:
     """Frames in, timed results out. Stops after ``max_frames`` frames when given.
 
-    ``smooth``: digit readings are tracked across frames and voted (see tracking.py); images from a
-    folder are unrelated to each other and never smoothed.
+    ``smooth``: digit readings are tracked across frames and voted (see tracking.py), and a still digit's
+    crop is read again only when it changes (reuse.py); images from a folder are unrelated to each other
+    and never smoothed. Without it every crop of every frame goes through the model.
     """
     frames = source.frames()
     tracker = Tracker() if smooth and digits and not getattr(source, "files", None) else None
+    cache = ReadingCache(lambda probs: sure_readings(model.card, probs)) if tracker is not None else None
     count = 0
     # The next frame's digits are found on a second thread while the model reads this frame's: OpenCV and
     # onnxruntime both release the GIL, so on 2 cores the two overlap. Frames are still read, classified,
@@ -205,7 +228,7 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
             unsure = [] if uncertain_margin is not None else None
             detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k, tracker,
                                             prepared=future.result(), uncertain=unsure,
-                                            margin=uncertain_margin or 0.0)
+                                            margin=uncertain_margin or 0.0, cache=cache)
             yield FrameResult(frame.index, frame.name, frame.image, detections, {"read": read_ms, **timings},
                               unsure or [])
             count += 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
+from edgetl.runtime.reuse import ReadingCache
 from edgetl.runtime.sources import Frame, FrameSource
-from edgetl.runtime.stream import process, recognize
+from edgetl.runtime.stream import digit_batch, process, recognize, sure_readings
 from edgetl.runtime.tracking import Tracker
 
 pytestmark = pytest.mark.slow  # the session's digit model (conftest.digit_run)
@@ -38,12 +40,46 @@ def desk_frames_and_model(digit_run):
 
 def test_pipelined_results_equal_one_frame_at_a_time(desk_frames_and_model):
     frames, model = desk_frames_and_model
-    tracker = Tracker()
-    expected = [[d.to_dict() for d in recognize(model, f, digits=True, tracker=tracker)[0]] for f in frames]
+    tracker, cache = Tracker(), ReadingCache(lambda probs: sure_readings(model.card, probs))
+    expected = [[d.to_dict() for d in recognize(model, f, digits=True, tracker=tracker, cache=cache)[0]]
+                for f in frames]
     results = list(process(model, Counted(frames), digits=True))
     assert [r.index for r in results] == list(range(len(frames)))
     assert [[d.to_dict() for d in r.detections] for r in results] == expected
     assert sum(len(e) for e in expected) >= 30  # the frames hold digits: the comparison means something
+
+
+class RowCounting:
+    """The model, counting the crops it is given."""
+
+    def __init__(self, model):
+        self.model, self.card, self.rows = model, model.card, 0
+
+    def predict_batch(self, batch):
+        self.rows += len(batch)
+        return self.model.predict_batch(batch)
+
+
+def test_still_digits_are_read_once_when_smoothed_and_every_frame_with_no_smooth(desk_frames_and_model):
+    frames, model = desk_frames_and_model
+    found = [len(r.detections) for r in process(model, Counted(frames), digits=True, smooth=False)]
+    scenes = np.argsort([max(found[s:s + 4]) for s in range(0, len(frames), 4)])[-2:]  # 4 frames a scene
+    first, second = (4 * s + int(np.argmax(found[4 * s:4 * s + 4])) for s in scenes)
+    still = [frames[first]] * 6 + [frames[second]] * 6  # two pages, each held still for six frames
+    every, once = RowCounting(model), RowCounting(model)
+    per_frame = list(process(every, Counted(still), digits=True, smooth=False))
+    smoothed = list(process(once, Counted(still), digits=True))
+    crops = [len(r.detections) for r in per_frame]
+    assert crops[0] >= 3 and crops[6] >= 3
+    assert every.rows >= sum(crops)  # every crop (and any cut blob's whole crop) of every frame
+    unsure = 0  # crops whose reading is too close to a decision to be reused: read in every frame
+    for page in (frames[first], frames[second]):
+        batch, _, _ = digit_batch(model, page, None)
+        unsure += int(np.count_nonzero(~sure_readings(model.card, model.predict_batch(batch))))
+    assert once.rows == every.rows // 6 + 5 * unsure  # the sure ones read in their page's first frame only
+    assert unsure < every.rows // 6  # some were sure: reused, the comparison means something
+    labels = lambda results: [[d.label for d in r.detections] for r in results[:6]]  # noqa: E731
+    assert labels(smoothed) == labels(per_frame)  # the first page: its reading reused, not changed
 
 
 def test_max_frames_reads_no_frame_beyond_it(desk_frames_and_model):

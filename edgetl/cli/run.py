@@ -78,8 +78,9 @@ def register(app: typer.Typer, friendly) -> None:
         min_score: float = typer.Option(0.5, min=0.0, max=1.0, help="Digits scored below this are dropped (0..1)."),
         top_k: int = typer.Option(1, min=1, help="Labels per detection in whole-frame mode."),
         smooth: bool = typer.Option(True, "--smooth/--no-smooth",
-                                    help="Track digits across frames and vote their labels (steady overlay); "
-                                         "--no-smooth gives each frame's own reading."),
+                                    help="Track digits across frames and vote their labels (steady overlay), "
+                                         "and read a still digit once; --no-smooth reads every crop of every "
+                                         "frame and gives each frame's own reading."),
         threads: Optional[int] = typer.Option(None, min=1, help="onnxruntime intra-op threads (default: all cores; half of them for digit models, whose finder runs beside the model)."),
         max_reconnects: int = typer.Option(10, min=0, help="A camera or stream that stops delivering frames is "
                                                           "reopened (back-off 0.5 s doubling to 8 s) up to N "
