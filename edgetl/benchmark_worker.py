@@ -191,15 +191,19 @@ def bench_stream(spec: dict, started: float) -> dict:
 
 
 def convert_tflite(spec: dict, started: float) -> dict:
-    """The run's .keras to TFLite fp32 and int8 (calibrated on the export's calibration images)."""
+    """The run's .keras to TFLite fp32 and int8 (pruned and calibrated on the export's calibration images)."""
     try:
         import numpy as np
         import tensorflow as tf
         from edgetl.rundir import load_run
     except ImportError as exc:
         raise missing(exc) from None
+    from edgetl.export.prune import prune_for_export
+
     model, _ = load_run(Path(spec["file"]), bool(spec.get("trust_model")))
-    calib = np.load(spec["data"])["calib"]
+    data = np.load(spec["data"])
+    calib = data["calib"]
+    model, _ = prune_for_export(model, calib, data["x"])  # the graph the ONNX rows run, as `edgetl export` cuts it
     files = {}
     for kind in ("fp32", "int8"):
         converter = tf.lite.TFLiteConverter.from_keras_model(model)

@@ -37,6 +37,7 @@ class ExportOptions:
     max_drop: float = 1.0
     out: Path | None = None
     trust_model: bool = False  # load a .keras with Lambda/custom layers, safe_mode off (the user's own file)
+    prune: bool = True  # cut out channels dead on every calibration image (export/prune.py)
 
 
 def samples(card: ModelCard, spec: str | None, calib_size: int,
@@ -194,6 +195,10 @@ def build(source: Path, options: ExportOptions, staging: Path) -> tuple[dict, li
             calib, held = load_samples(card, options)
         float_path, stem = staging / "model.onnx", "model"
     if keras_model is not None:
+        if options.prune:
+            from edgetl.export.prune import prune_for_export
+
+            keras_model, report["prune"] = timed(report, "prune", prune_for_export, keras_model, calib, held[0])
         export_verified_float(keras_model, card, float_path, held[0], options.opset, report)
         files.append(float_path.name)
     if options.quantize == "fp16":

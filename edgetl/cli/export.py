@@ -27,12 +27,13 @@ def register(app: typer.Typer, friendly) -> None:
         max_drop: float = typer.Option(1.0, help="Largest int8 accuracy drop allowed, in points (regression: the MAE's rise, in percent of the float model's MAE)."),
         out: Optional[Path] = typer.Option(None, help="Output folder (default: the run directory)."),
         trust_model: bool = typer.Option(False, "--trust-model", help="Load a .keras with Lambda or custom layers (safe_mode off: its code runs). Only for files you made."),
+        prune: bool = typer.Option(True, "--prune/--no-prune", help="Leave out channels that are zero on every calibration image (checked on held-out data)."),
     ):
         """Export to ONNX with the model card inside; --quantize to int8 (verified) or fp16."""
         from edgetl.exporting import ExportOptions, export as run_export
 
         options = ExportOptions(quantize=quantize, calib_data=calib_data, calib_size=calib_size,
                                 calib_method=calib_method.value, opset=opset, max_drop=max_drop, out=out,
-                                trust_model=trust_model)
+                                trust_model=trust_model, prune=prune)
         report = run_export(source, options)
         typer.echo(json.dumps(report["files"], indent=2))
