@@ -167,18 +167,20 @@ def digit_probabilities(card, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return digits, rejected
 
 
-SURE = 0.9  # a reading reused for a still crop (reuse.py) is at least this sure of its digit, or of no digit:
+SURE = 0.9  # a reading reused for a still crop (reuse.py) is at least this sure of its digit (and 0.05 above
+# --min-score), or of no digit:
 REJECT_MARGIN = 2.3  # its reject share this many log-odds from the card's threshold (0.99: >= 0.999 or <= 0.9)
 
 
-def sure_readings(card, probs: np.ndarray) -> np.ndarray:
+def sure_readings(card, probs: np.ndarray, min_score: float = 0.5) -> np.ndarray:
     """Which readings are far from every decision the stream makes on them (reject, label, min score)."""
     digits, _ = digit_probabilities(card, probs)
+    sure_digit = digits.max(axis=1) >= max(SURE, min_score + 0.05)
     if not card.reject_class:
-        return digits.max(axis=1) >= SURE
+        return sure_digit
     share = np.clip(probs[:, card.class_names.index(card.reject_class)], 1e-7, 1 - 1e-7)
     odds = np.log(share / (1 - share)) - np.log(card.reject_threshold / (1 - card.reject_threshold))
-    return (odds >= REJECT_MARGIN) | ((odds <= -REJECT_MARGIN) & (digits.max(axis=1) >= SURE))
+    return (odds >= REJECT_MARGIN) | ((odds <= -REJECT_MARGIN) & sure_digit)
 
 
 def digit_detections(model: Model, boxes: list, probs: np.ndarray, min_score: float,
@@ -208,7 +210,7 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
     """
     frames = source.frames()
     tracker = Tracker() if smooth and digits and not getattr(source, "files", None) else None
-    cache = ReadingCache(lambda probs: sure_readings(model.card, probs)) if tracker is not None else None
+    cache = ReadingCache(lambda probs: sure_readings(model.card, probs, min_score)) if tracker is not None else None
     count = 0
     # The next frame's digits are found on a second thread while the model reads this frame's: OpenCV and
     # onnxruntime both release the GIL, so on 2 cores the two overlap. Frames are still read, classified,

@@ -114,3 +114,4 @@ def test_sure_readings_are_far_from_the_reject_threshold_and_the_min_score():
                      probs(3, 0.012, 0.988),   # just under the threshold: the next frame may refuse it
                      probs(3, 0.0005, 0.9992)])  # sure clutter
     assert sure_readings(CARD, rows).tolist() == [True, False, False, False, True]
+    assert sure_readings(CARD, rows, min_score=0.95).tolist() == [False, False, False, False, True]  # 0.97 of 0.99
