@@ -41,6 +41,7 @@ class FrameResult:
     detections: list[Detection]
     timings: dict[str, float]  # milliseconds per stage
     uncertain: list = field(default_factory=list)  # uncertain.Unsure, when process() was asked to keep them
+    reused: int = 0  # crops whose reading was reused (reuse.py), not read by the model again
 
     @property
     def latency_ms(self) -> float:
@@ -228,11 +229,12 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
             if max_frames is None or count + 1 < max_frames:
                 pending = read_and_prepare(frames, finder, model, digits, roi)
             unsure = [] if uncertain_margin is not None else None
+            reused_before = cache.reused if cache is not None else 0
             detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k, tracker,
                                             prepared=future.result(), uncertain=unsure,
                                             margin=uncertain_margin or 0.0, cache=cache)
             yield FrameResult(frame.index, frame.name, frame.image, detections, {"read": read_ms, **timings},
-                              unsure or [])
+                              unsure or [], (cache.reused if cache is not None else 0) - reused_before)
             count += 1
             if pending is None and (max_frames is None or count < max_frames):
                 return  # the source ended
@@ -255,12 +257,14 @@ class Summary:
     latencies: deque = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))  # the newest frames' ms
     detections: int = 0
     frames: int = 0
+    reused: int = 0
     started: float = field(default_factory=time.perf_counter)
 
     def add(self, result: FrameResult) -> None:
         self.latencies.append(result.latency_ms)
         self.frames += 1
         self.detections += len(result.detections)
+        self.reused += result.reused
 
     def fps(self) -> float:
         elapsed = time.perf_counter() - self.started
@@ -271,4 +275,4 @@ class Summary:
         lat = np.asarray(self.latencies or [0.0])
         return {"frames": self.frames, "detections": self.detections, "fps": round(self.fps(), 1),
                 "latency_p50_ms": round(float(np.percentile(lat, 50)), 3),
-                "latency_p95_ms": round(float(np.percentile(lat, 95)), 3)}
+                "latency_p95_ms": round(float(np.percentile(lat, 95)), 3), "readings_reused": self.reused}

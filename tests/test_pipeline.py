@@ -78,6 +78,7 @@ def test_still_digits_are_read_once_when_smoothed_and_every_frame_with_no_smooth
         unsure += int(np.count_nonzero(~sure_readings(model.card, model.predict_batch(batch))))
     assert once.rows == every.rows // 6 + 5 * unsure  # the sure ones read in their page's first frame only
     assert unsure < every.rows // 6  # some were sure: reused, the comparison means something
+    assert sum(r.reused for r in smoothed) == every.rows - once.rows and not any(r.reused for r in per_frame)
     labels = lambda results: [[d.label for d in r.detections] for r in results[:6]]  # noqa: E731
     assert labels(smoothed) == labels(per_frame)  # the first page: its reading reused, not changed
 
