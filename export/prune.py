@@ -40,9 +40,11 @@ def prune_for_export(model, calib, held) -> tuple[object, dict]:
         return model, {"pruned": False, "reason": str(exc)}
     if copy is model:
         return model, {"pruned": False, "reason": "no channel is dead on the calibration images"}
+    from edgetl.train import predict
+
     x = held[:256]
-    before = predictions(model, x)
-    moved = float(np.max(np.abs(before - predictions(copy, x))))
+    before = predict(model, x)
+    moved = float(np.max(np.abs(before - predict(copy, x))))
     scale = max(float(np.max(np.abs(before))), 1e-6)  # 1 for probabilities; a regression's own units
     report = {"calibration_images": int(len(calib)), "held_out_max_abs_diff": moved,
               "tolerance": TOLERANCE * scale,
@@ -51,13 +53,6 @@ def prune_for_export(model, calib, held) -> tuple[object, dict]:
     if moved > TOLERANCE * scale:
         return model, {"pruned": False, "reason": f"held-out outputs moved by {moved:.3g}", **report}
     return copy, {"pruned": True, **report}
-
-
-def predictions(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    import keras
-
-    return np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)])
 
 
 def multiply_adds(model) -> int:

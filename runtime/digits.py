@@ -93,7 +93,13 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
 
 
 def ink_of(image: np.ndarray, paper: dict, region) -> np.ndarray:
-    """ink_image's ink of ``image``, the frame's ``region`` (rows, columns), with the paper ink_image found."""
+    """ink_image's ink of ``image``, the frame's ``region`` (rows, columns), with the paper ink_image found.
+
+    ink_image keeps its own copy of these lines for the whole frame: routed through here, with identical
+    outputs on 600 frames and ink_image itself no slower, the finder took 1 ms a frame more (6.4 -> 7.3 ms,
+    interleaved in one process), the steps after it slowed (the line search by 60%), and a run had 33% more
+    minor page faults: the arrays are allocated in another order and fresh pages are touched every frame.
+    """
     under = paper["paper"][region]
     if paper["light"]:
         return cv2.convertScaleAbs(channel_max(cv2.subtract(image, under)), alpha=paper["scale"])
