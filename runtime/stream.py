@@ -11,6 +11,7 @@ import numpy as np
 
 from .affinity import split_cores
 from .digits import digit_candidates
+from .heap import keep_freed_memory
 from .images import fit_batch, fit_box, fit_to_input
 from .model import Model
 from .reuse import ReadingCache
@@ -209,6 +210,7 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
     crop is read again only when it changes (reuse.py); images from a folder are unrelated to each other
     and never smoothed. Without it every crop of every frame goes through the model.
     """
+    keep_freed_memory()  # each frame's arrays reuse the last frame's memory (heap.py)
     frames = source.frames()
     tracker = Tracker() if smooth and digits and not getattr(source, "files", None) else None
     cache = ReadingCache(lambda probs: sure_readings(model.card, probs, min_score)) if tracker is not None else None
