@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import cv2
 import numpy as np
 import pytest
 
@@ -107,16 +108,20 @@ def test_finder_and_model_run_on_separate_cores(desk_frames_and_model, monkeypat
 
     frames, model = desk_frames_and_model
     cpus = os.sched_getaffinity(0)
-    finder_cpus, caller_cpus = [], []
+    finder_cpus, caller_cpus, opencv_threads = [], [], []
     real_prepare = stream.prepare
 
     def recording_prepare(*args, **kwargs):
         finder_cpus.append(os.sched_getaffinity(0))
+        opencv_threads.append(cv2.getNumThreads())
         return real_prepare(*args, **kwargs)
 
     monkeypatch.setattr(stream, "prepare", recording_prepare)
+    cv2.setNumThreads(2)
     for _ in process(model, Counted(frames[:5]), digits=True):
         caller_cpus.append(os.sched_getaffinity(0))
     assert finder_cpus == [{max(cpus)}] * 5
     assert caller_cpus == [cpus - {max(cpus)}] * 5
+    assert opencv_threads == [1] * 5  # OpenCV's own pool would take the model's core
     assert os.sched_getaffinity(0) == cpus  # given back when the stream ends
+    assert cv2.getNumThreads() == 2
