@@ -43,6 +43,7 @@ class DigitFinderConfig:
     busy_percentile: float = 95.0  # on a busy page (dense grid) the spread of ink is structure, not noise:
     busy_strong: float = 1.5  # thresholds then stop at these multiples of that percentile
     busy_weak: float = 1.0
+    over_line: float = 1.5  # ink this many times darker than a printed line's, on the line, is a stroke along it
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -173,6 +174,7 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     # where a stroke may start: well above the ink's local floor, and off the printed lines
     allowed = ink > cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
     if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
+        lines = without_darker_strokes(ink, lines, config.over_line)
         weak = cv2.subtract(weak, lines // 255)
         allowed &= lines == 0
     adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
@@ -201,6 +203,14 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
                          cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8)))
         mask = cv2.max(mask, cv2.bitwise_and(across, lines))
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), lines  # rejoin broken strokes
+
+
+def without_darker_strokes(ink: np.ndarray, lines: np.ndarray, ratio: float) -> np.ndarray:
+    """The printed lines less their pixels ``ratio`` times darker than the lines' own ink (the 75th percentile
+    of the ink under them): a pen stroke that runs along a line (the top of a 9's loop on a ruled line) stays
+    a stroke, where removed with the line it left an open loop read as 4."""
+    level = level_at(np.bincount(ink[lines > 0], minlength=256), 0.75)
+    return cv2.bitwise_and(lines, cv2.compare(ink, ratio * max(level, 1), cv2.CMP_LE))
 
 
 def local_noise(ink: np.ndarray) -> np.ndarray:

@@ -186,9 +186,10 @@ def test_digits_crossing_dark_2px_printed_lines_are_found_whole(held_out):
     and the finder bridges the cuts and joins the pieces a line separated.
 
     Finder only, no model. Found at their box (IoU >= 0.5), 16 digits each, on the committed finder:
-    ruled 20/30/40 px 15, 15, 14; squared 30/40 px 10, 13 (the tree before: 14, 15, 14; 10, 13; before the bridging: 12, 12, 12; 9, 11; before
-    the Hough line pass: 1-3, 0-5, 9-11; 0-2, 3-4). Squared paper with lines this dark is the open gap
-    (goal: 90% everywhere); asserted: 13/16 on ruled pages and 7/16 on squared ones, as regression guards.
+    ruled 20/30/40 px 16, 16, 16; squared 30/40 px 13, 11 (before ink far darker than the line's own stayed a
+    stroke: 15, 15, 14; 9, 9; before the bridging: 12, 12, 12; 9, 11; before the Hough line pass: 1-3, 0-5, 9-11;
+    0-2, 3-4). Squared paper with lines this dark is the open gap (goal: 90% everywhere); asserted: 15/16 on
+    ruled pages and 10/16 on squared ones, as regression guards.
     """
     from edgetl.runtime.digits import find_digit_boxes
 
@@ -206,7 +207,7 @@ def test_digits_crossing_dark_2px_printed_lines_are_found_whole(held_out):
             n += len(boxes)
         results[f"{kind} {pitch} px"] = f"{found}/{n}"
     found = {k: int(r.split("/")[0]) for k, r in results.items()}
-    assert all(v >= (13 if k.startswith("ruled") else 7) for k, v in found.items()), f"digits found at their box: {results}"
+    assert all(v >= (15 if k.startswith("ruled") else 10) for k, v in found.items()), f"digits found at their box: {results}"
 
 
 # ---------------------------------------------------------------------------------------- written pages
@@ -450,6 +451,34 @@ def test_thin_wide_ring_and_thin_one_are_found_whole():
     assert max((iou(b, ring) for b in boxes), default=0) >= 0.8, boxes
     assert max((iou(b, one) for b in boxes), default=0) >= 0.7, boxes
     assert len(boxes) == 2, boxes
+
+
+def test_a_loop_whose_top_runs_along_a_ruled_line_keeps_its_top():
+    """A 9 whose loop touches a ruled line along its top: removed with the line, the top left an open loop (a 4
+    to the model; 9 read as 4 was wide-200's commonest misread). Ink far darker than the line's own stays a
+    stroke. Finder only, six pages of three 9s in black or blue ink, bright or dim. Measured: IoU with the
+    written 9 0.92-0.93 on all 18; before, 0.11-0.79 (boxes 6-7 px short at the top, or the tail alone)."""
+    from edgetl.runtime.digits import find_digit_boxes
+
+    found = []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        page = paper(rng, kind="plain")
+        rules = np.zeros((H, W), np.uint8)
+        for y in range(40, H, 36):
+            cv2.line(rules, (0, y * 16), (W * 16, y * 16 + 16 * int(rng.integers(-4, 5))), 255, 2, cv2.LINE_AA, 4)
+        page *= 1 - rules.astype(np.float32)[..., None] / 255 * (1 - np.float32(LIGHT_BLUE))
+        coverage = np.zeros((H, W), np.uint8)
+        nines = []
+        for k, x in enumerate((150, 300, 450)):
+            top, r = 40 + 36 * (3 + k), 16 + 2 * k  # the loop's top on a ruled line
+            cv2.ellipse(coverage, (x, top + r), (r, r), 0, 0, 360, 255, 3, cv2.LINE_AA)
+            cv2.line(coverage, (x + r, top + r), (x + r - 8, top + 2 * r + 45), 255, 3, cv2.LINE_AA)
+            nines.append([x - r - 1, top - 1, 2 * r + 3, 2 * r + 47])
+        ink_strokes(page, coverage, BLUE_INK if seed % 2 else BLACK_INK)
+        boxes = find_digit_boxes(film(page, rng, gain=0.6 if seed % 2 == 0 else 1.0))[0]
+        found += [max((iou(b, nine) for b in boxes), default=0.0) for nine in nines]
+    assert min(found) >= 0.85, [round(v, 2) for v in found]
 
 
 def test_digits_on_a_dense_dark_grid_are_found(held_out):
