@@ -35,6 +35,8 @@ class DigitFinderConfig:
     strong_mads: float = 10.0
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
     weak_mads: float = 5.0
+    clean_weak_floor: float = 24.0  # ... lower on a clean page, whose 95th percentile of ink is under
+    clean_busy: float = 1.4  # ... weak_floor / clean_busy (faint printed lines there would grow from strokes)
     faint_floor: float = 40.0  # a stroke with no pixel at the strong level still counts when this much of it
     faint_run: float = 0.08  # ... (a length, as a fraction of the frame height) reaches faint_floor: pencil in dim light
     above_noise: float = 5.5  # a strong or faint pixel stands this many times above the ink's local floor
@@ -169,7 +171,9 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     """
     h, w = ink.shape
     median, mad, busy = ink_statistics(ink[::4, ::4], config.busy_percentile)
-    weak = (ink > max(config.weak_floor, min(median + config.weak_mads * mad, config.busy_weak * busy))).view(np.uint8)
+    # a clean page (little printed structure) lets fainter pencil through than one with faint lines at 24-30
+    floor = min(max(config.clean_weak_floor, config.clean_busy * busy), config.weak_floor)
+    weak = (ink > max(floor, min(median + config.weak_mads * mad, config.busy_weak * busy))).view(np.uint8)
     lines = line_mask(weak * np.uint8(255), config.line_length * w)
     # where a stroke may start: well above the ink's local floor, and off the printed lines
     allowed = ink > cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
