@@ -1,11 +1,11 @@
 """Keep freed memory in the process, so each frame's arrays reuse the last frame's (glibc's malloc, Linux).
 
 Every frame allocates the same arrays again: a 640x480 frame's ink image, masks and labels, 0.3-1 MB each.
-glibc's malloc gives blocks that size back to the system on free (blocks over its mmap threshold are
-unmapped, and the heap's top is trimmed), so the next frame's identical arrays come back as fresh pages,
-each faulted in by the kernel: about 700 minor page faults a desk frame, and the finder took 7.7 ms a frame instead of 5.4-6.5 (digit_candidates on
-400 desk-clip frames, one thread). Raising the two thresholds keeps those blocks in the process: 1 fault a
-frame, the same peak RSS (the working set is the same; only its reuse changes). Measured with
+glibc's malloc gives blocks that size back to the system on free (blocks over its mmap threshold are unmapped,
+and the heap's top is trimmed), so the next frame's identical arrays come back as fresh pages, each faulted in
+by the kernel: about 700 minor page faults a desk frame, and the finder took 7.7 ms a frame instead of 5.4-6.5
+(digit_candidates on 400 desk-clip frames, one thread). Raising the two thresholds keeps those blocks in the
+process: 1 fault a frame, the same peak RSS (the working set is the same; only its reuse changes). Measured with
 `bench/runtime_speed.py` on the desk clip, alternated: 121-123 -> 147-159 frames/s processing, 114-124 ->
 141-146 end to end.
 
