@@ -81,28 +81,19 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
     spread = cv2.erode if light else cv2.dilate
     paper_small = cv2.blur(spread(small, np.ones((5, 5), np.uint8)), (5, 5))
     paper = cv2.resize(paper_small, (w, h), interpolation=cv2.INTER_LINEAR)
-    smooth = cv2.GaussianBlur(frame, (0, 0), 1.0)
-    ink = channel_max(cv2.subtract(smooth, paper) if light else cv2.subtract(paper, smooth))
     if light:  # a dark board: scale by the brightest ink seen, not by the board
-        scale = 255.0 / max(64.0, float(np.percentile(to_gray(small), 99.5)))
-        if paper_out is not None:
-            paper_out.update(light=True, paper=paper, scale=scale)
-        return cv2.convertScaleAbs(ink, alpha=scale)
-    reference = cv2.max(cv2.resize(channel_max(paper_small), (w, h), interpolation=cv2.INTER_LINEAR), 32)
-    on_page = off_page_mask(small, (w, h))
+        found = {"light": True, "paper": paper,
+                 "scale": 255.0 / max(64.0, float(np.percentile(to_gray(small), 99.5)))}
+    else:
+        reference = cv2.max(cv2.resize(channel_max(paper_small), (w, h), interpolation=cv2.INTER_LINEAR), 32)
+        found = {"light": False, "paper": paper, "reference": reference, "on_page": off_page_mask(small, (w, h))}
     if paper_out is not None:
-        paper_out.update(light=False, paper=paper, reference=reference, on_page=on_page)
-    return cv2.bitwise_and(cv2.divide(ink, reference, scale=255), on_page)
+        paper_out.update(found)
+    return ink_of(cv2.GaussianBlur(frame, (0, 0), 1.0), found, (slice(None), slice(None)))
 
 
 def ink_of(image: np.ndarray, paper: dict, region) -> np.ndarray:
-    """ink_image's ink of ``image``, the frame's ``region`` (rows, columns), with the paper ink_image found.
-
-    ink_image keeps its own copy of these lines for the whole frame: routed through here, with identical
-    outputs on 600 frames and ink_image itself no slower, the finder took 1 ms a frame more (6.4 -> 7.3 ms,
-    interleaved in one process), the steps after it slowed (the line search by 60%), and a run had 33% more
-    minor page faults: the arrays are allocated in another order and fresh pages are touched every frame.
-    """
+    """ink_image's ink of ``image``, the frame's ``region`` (rows, columns), with the paper ink_image found."""
     under = paper["paper"][region]
     if paper["light"]:
         return cv2.convertScaleAbs(channel_max(cv2.subtract(image, under)), alpha=paper["scale"])
