@@ -147,3 +147,32 @@ def test_a_loop_the_pen_filled_is_rewritten_as_a_loop():
     stick = np.zeros((28, 28), np.uint8)
     cv2.line(stick, (14, 4), (14, 24), 255, 3)  # no filled loop: nothing added
     assert hole_count(rewrite(stick, 60.0, 2.0, np.random.default_rng(0))) == 0
+
+
+@pytest.fixture(scope="module")
+def test_digits():
+    from edgetl.data import load_dataset
+
+    x, y = load_dataset("mnist-5k").split("test")
+    return x.reshape(-1, 28, 28), y
+
+
+def test_an_eight_whose_loops_the_pen_nearly_filled_keeps_both_loops(test_digits):
+    """Thick 8s of the held-out set whose lower (or upper) loop is a blob at the 100 gray level, its hole showing
+    only above 160: thinned at one level the blob became a stick and the rewritten digit a 9 (1 hole) or a 1
+    (625: none), while a person still reads the original as an 8."""
+    x, y = test_digits
+    for i in (111, 201, 525, 589, 625):
+        assert y[i] == 8
+        assert hole_count(rewrite(x[i], 60.0, 2.0, np.random.default_rng(0))) == 2, i
+
+
+def test_a_belly_closed_only_by_faint_ink_stays_open(test_digits):
+    """5s whose belly comes back to within a pixel of the stem: the anti-aliased ink between them closed a loop
+    at the 100 gray level and the rewrite was a 6. The gap is open at 160, so the pen's shape is taken there.
+    A 9 whose thin loop filled in at 100 keeps it (347: was a 1)."""
+    x, y = test_digits
+    for i in (109, 395, 464):
+        assert y[i] == 5
+        assert hole_count(rewrite(x[i], 60.0, 2.0, np.random.default_rng(0))) == 0, i
+    assert y[347] == 9 and hole_count(rewrite(x[347], 60.0, 2.0, np.random.default_rng(0))) == 1
