@@ -78,7 +78,7 @@ def _with_filled_loops(shape: np.ndarray, skeleton: np.ndarray) -> np.ndarray:
 
 
 INK_LEVEL = 100  # gray level (of 255) above which a pixel of the 2x upsampled digit is the pen's shape
-HOLE_LEVELS = (160,)  # a hole seen at these levels is a loop the pen went round; 200 and 230 make rings
+HOLE_LEVEL = 160  # a hole seen at this level is a loop the pen went round (200 and 230 give rings too)
 
 
 def _holes(mask: np.ndarray) -> np.ndarray:
@@ -90,11 +90,8 @@ def _holes(mask: np.ndarray) -> np.ndarray:
 
 def _pen_shape(gray: np.ndarray) -> np.ndarray:
     """The digit's ink as the pen laid it, from its 2x upsampled gray image: the shape at ``INK_LEVEL`` with
-    the holes that show at a higher level punched back in (a loop MNIST's thick pen nearly filled)."""
-    shape = gray > INK_LEVEL
-    for level in HOLE_LEVELS:
-        shape = shape & ~_holes(gray > level)
-    return shape
+    the holes that show at ``HOLE_LEVEL`` punched back in (a loop MNIST's thick pen nearly filled)."""
+    return (gray > INK_LEVEL) & ~_holes(gray > HOLE_LEVEL)
 
 
 def _centre_lines(digit: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:

@@ -13,11 +13,18 @@ from edgetl.pen import rewrite
 
 
 @pytest.fixture(scope="module")
-def held_out():
+def test_digits():
+    """mnist-5k's 1,000 held-out digits as 28x28 images, and their labels."""
     from edgetl.data import load_dataset
 
     x, y = load_dataset("mnist-5k").split("test")
-    return x[:200], y[:200]
+    return x.reshape(-1, 28, 28), y
+
+
+@pytest.fixture(scope="module")
+def held_out(test_digits):
+    x, y = test_digits
+    return x[:200, :, :, None], y[:200]
 
 
 def test_hard_clip_reads_back_with_its_ground_truth(held_out, tmp_path):
@@ -147,14 +154,6 @@ def test_a_loop_the_pen_filled_is_rewritten_as_a_loop():
     stick = np.zeros((28, 28), np.uint8)
     cv2.line(stick, (14, 4), (14, 24), 255, 3)  # no filled loop: nothing added
     assert hole_count(rewrite(stick, 60.0, 2.0, np.random.default_rng(0))) == 0
-
-
-@pytest.fixture(scope="module")
-def test_digits():
-    from edgetl.data import load_dataset
-
-    x, y = load_dataset("mnist-5k").split("test")
-    return x.reshape(-1, 28, 28), y
 
 
 def test_an_eight_whose_loops_the_pen_nearly_filled_keeps_both_loops(test_digits):
