@@ -39,6 +39,7 @@ class DigitFinderConfig:
     clean_busy: float = 1.4  # ... weak_floor / clean_busy (faint printed lines there would grow from strokes)
     faint_floor: float = 40.0  # a stroke with no pixel at the strong level still counts when this much of it
     faint_run: float = 0.08  # ... (a length, as a fraction of the frame height) reaches faint_floor: pencil in dim light
+    clean_faint_floor: float = 26.0  # ... lower on a clean page, by as much of the way as the weak floor goes there
     above_noise: float = 5.5  # a strong or faint pixel stands this many times above the ink's local floor
     grow: int = 4  # px a stroke may extend beyond its strong pixels through faint ones
     ridge: float = 0.55  # a stroke pixel holds at least this fraction of the strongest ink within 3 px
@@ -165,6 +166,8 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     # a clean page (little printed structure) lets fainter pencil through than one with faint lines at 24-30
     floor = min(max(config.clean_weak_floor, config.clean_busy * busy), config.weak_floor)
     weak = (ink > max(floor, min(median + config.weak_mads * mad, config.busy_weak * busy))).view(np.uint8)
+    clean = (config.weak_floor - floor) / max(config.weak_floor - config.clean_weak_floor, 1e-6)  # 0 busy .. 1 clean
+    faint_floor = config.faint_floor - clean * (config.faint_floor - config.clean_faint_floor)
     lines = line_mask(weak * np.uint8(255), config.line_length * w)
     # where a stroke may start: well above the ink's local floor, and off the printed lines
     allowed = ink > cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
@@ -174,7 +177,7 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
         allowed &= lines == 0
     adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
     strong = (ink > max(config.strong_floor, adaptive)) & allowed
-    faint = (ink > max(config.faint_floor, adaptive)) & allowed
+    faint = (ink > max(faint_floor, adaptive)) & allowed
     mask = hysteresis(weak, strong, faint, config)
     # Only the ridge of each stroke: where two strokes run close, the blurred gap between them is
     # well below both, so digits written close together stay apart.
