@@ -35,7 +35,7 @@ class DigitFinderConfig:
     strong_mads: float = 10.0
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
     weak_mads: float = 5.0
-    clean_weak_floor: float = 24.0  # ... lower on a clean page, whose 95th percentile of ink is under
+    clean_weak_floor: float = 20.0  # ... lower on a clean page, whose 95th percentile of ink is under
     clean_busy: float = 1.4  # ... weak_floor / clean_busy (faint printed lines there would grow from strokes)
     faint_floor: float = 40.0  # a stroke with no pixel at the strong level still counts when this much of it
     faint_run: float = 0.08  # ... (a length, as a fraction of the frame height) reaches faint_floor: pencil in dim light

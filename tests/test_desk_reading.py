@@ -484,7 +484,7 @@ def test_a_loop_whose_top_runs_along_a_ruled_line_keeps_its_top():
 
 def test_a_lightly_pressed_pencil_stroke_on_a_clean_page_stays_with_its_digit():
     """A pencil 3 pressed hard on its upper arc (ink contrast 88) and lightly on its lower one (32, between the
-    clean-page weak floor of 24 and the usual 30). On a page with no printed lines the lower arc joins the upper
+    clean-page weak floor of 20-24 and the usual 30). On a page with no printed lines the lower arc joins the upper
     one: IoU with the written 3 0.91-0.93 on all 12 (4 pages of 3, dimmed); before, 0.28-0.68 (pieces)."""
     from edgetl.runtime.digits import find_digit_boxes
 
