@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from edgetl.runtime.digits import digit_crops, light_ink, to_gray
+from edgetl.runtime.digits import digit_crops
+from edgetl.runtime.ink import light_ink, to_gray
 from edgetl.runtime.stream import recognize
 from edgetl.runtime.tracking import iou
 
