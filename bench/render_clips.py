@@ -23,20 +23,12 @@ from clips import render_clip
 from edgetl.data import load_dataset
 
 # name: (seed, scenes, frames per scene, hard)
-CLIPS = {
-    "digits": (0, 40, 10, False),
-    "plain-300": (300, 40, 10, False),
-    "plain-301": (301, 40, 10, False),
-    "desk-seed11": (11, 40, 10, True),
-    "desk-seed12": (12, 40, 10, True),
-    "tune-100": (100, 20, 10, True),
-    "tune-101": (101, 20, 10, True),
-    "tune-102": (102, 20, 10, True),
-    "wide-200": (200, 300, 2, True),
-    "wide-201": (201, 300, 2, True),
-    "wide-report-21": (21, 300, 2, True),
-    "wide-report-22": (22, 300, 2, True),
-}
+CLIPS = {"digits": (0, 40, 10, False)}
+CLIPS.update({f"plain-{seed}": (seed, 40, 10, False) for seed in (300, 301)})
+CLIPS.update({f"desk-seed{seed}": (seed, 40, 10, True) for seed in (11, 12)})
+CLIPS.update({f"tune-{seed}": (seed, 20, 10, True) for seed in (100, 101, 102)})
+CLIPS.update({f"wide-{seed}": (seed, 300, 2, True) for seed in (200, 201)})
+CLIPS.update({f"wide-report-{seed}": (seed, 300, 2, True) for seed in (21, 22)})
 
 
 def main() -> None:
