@@ -25,7 +25,7 @@ from _common import machine, table  # noqa: E402
 from edgetl.data import load_dataset  # noqa: E402
 from edgetl.desk import overlap  # noqa: E402
 from edgetl.pen import rewrite  # noqa: E402
-from edgetl.runtime.digits import mnist_crop  # noqa: E402
+from edgetl.runtime.crop import mnist_crop  # noqa: E402
 from edgetl.runtime.model import Model  # noqa: E402
 from edgetl.runtime.stream import digit_probabilities, prepare, read_whole_or_pieces  # noqa: E402
 

@@ -8,7 +8,7 @@ pixels in 17 gray levels from 13 writers (none of them MNIST's; 43 wrote the who
 Each digit becomes what the runtime would feed the model: scaled to 0..255 (ink white on black), a
 1-pixel blank border added so the strokes fade out instead of ending at the edge, upsampled with
 INTER_LINEAR to a webcam-like 24-40 px (size drawn per digit, seed 0), and cut by
-``edgetl.runtime.digits.mnist_crop`` (the runtime's own crop) around the box of pixels above a
+``edgetl.runtime.crop.mnist_crop`` (the runtime's own crop) around the box of pixels above a
 quarter of full ink.
 
 Fixed split, by index: digits 0-897 are TUNE (tune anything on these), 898-1796 are REPORT (the
@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, save, table  # noqa: E402
-from edgetl.runtime.digits import mnist_crop  # noqa: E402
+from edgetl.runtime.crop import mnist_crop  # noqa: E402
 
 TUNE_END = 898  # digits [0, 898) tune, [898, 1797) report
 SIZES = (24, 40)  # digit height in the frame, pixels

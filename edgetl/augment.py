@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from edgetl.pen import rewrite
-from edgetl.runtime.digits import mnist_crop
+from edgetl.runtime.crop import mnist_crop
 
 
 def random_affine(image: np.ndarray, rng: np.random.Generator, rotate: float = 12.0, scale: float = 0.12,

@@ -18,7 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edgetl.runtime.digits import MNIST_SIZE, DigitFinderConfig, mnist_crop
+from edgetl.runtime.crop import MNIST_SIZE, mnist_crop
+from edgetl.runtime.digits import DigitFinderConfig
 
 MINED_SHARE = 0.75
 # Mining looks harder than the runtime does, so the crops cover what a fainter page or another

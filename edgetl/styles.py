@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from edgetl.augment import elastic
-from edgetl.runtime.digits import mnist_crop
+from edgetl.runtime.crop import mnist_crop
 
 CANVAS = 112  # render size; the digit is about DIGIT px tall in it, then cut down to 28x28
 DIGIT = 64

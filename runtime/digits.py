@@ -2,7 +2,7 @@
 
 Ink may be dark on light paper or light on dark; several digits, anywhere. The threshold adapts to
 uneven light, long thin strokes (ruled lines) are removed, specks and odd shapes filtered out.
-Each crop becomes a white-on-black 28x28 image: tight box scaled into 20x20, centred by mass.
+Each crop becomes a white-on-black 28x28 image (runtime/crop.py).
 """
 from __future__ import annotations
 
@@ -11,17 +11,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .ink import ink_image, ink_of
+from .crop import MNIST_SIZE, sharp_crop
+from .ink import ink_image, level_at
 from .lines import line_mask
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching
-
-MNIST_SIZE, MNIST_BOX = 28, 20
-# A crop with a solid core (SOFT_CORE of it at half ink or more) and a wide faint edge (SOFT_HALO times as many
-# pixels at 31-127 as in that core) has the edge cut at SOFT_FLOOR. Scaling into 20x20 and centring by mass
-# resample a digit twice: MNIST's own digits have 0.3 edge pixels per core pixel, 0.5 once cropped, and a digit
-# seen small and blurred over 1. Cut, other writers' digits at 24-40 px read 89.6 -> 93.0% (bench/writers.py
-# TUNE) with MNIST's test digits and the desk clips unchanged; thin desk strokes have too little core to be cut.
-SOFT_CORE, SOFT_HALO, SOFT_FLOOR = 0.08, 0.5, 40.0
 
 
 @dataclass(frozen=True)
@@ -130,12 +123,6 @@ def ink_statistics(sample: np.ndarray, percentile: float) -> tuple[float, float,
     return float(median), float(level_at(deviations, 0.5)) + 1.0, float(level_at(counts, percentile / 100.0))
 
 
-def level_at(counts: np.ndarray, fraction: float) -> int:
-    """The level below which ``fraction`` of a histogram's values lie (its lower quantile)."""
-    cumulative = np.cumsum(counts)
-    return int(np.searchsorted(cumulative, max(1, int(np.ceil(cumulative[-1] * fraction)))))
-
-
 def hysteresis(weak: np.ndarray, strong: np.ndarray, faint: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
     """Weak pixels (0/1) whose component holds a strong one, or a run of faint ones, as 0/255.
 
@@ -236,47 +223,6 @@ def continues_beyond(ink: np.ndarray, box) -> bool:
     return False
 
 
-def crop_margin(w: int, h: int) -> tuple[int, int]:
-    """The paper mnist_crop reads around a w x h box to find the background level."""
-    return w // 4 + 2, h // 4 + 2
-
-
-def mnist_crop(ink: np.ndarray, box) -> np.ndarray:
-    """One box to a 28x28 uint8 white-on-black digit, scaled into 20x20 and centred by mass."""
-    x, y, w, h = box
-    mx, my = crop_margin(w, h)
-    around = ink[max(0, y - my):y + h + my, max(0, x - mx):x + w + mx]
-    background = float(level_at(np.bincount(around.ravel(), minlength=256), 0.5))  # the padded box is mostly paper
-    inside = ink[y:y + h, x:x + w]
-    region = inside.astype(np.float32) - background
-    peak = level_at(np.bincount(inside.ravel(), minlength=256), 0.99) - background
-    noise_floor = 0.15 * peak
-    region = np.clip((region - noise_floor) * (255.0 / max(peak - noise_floor, 1.0)), 0, 255)
-    scale = MNIST_BOX / max(w, h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = cv2.resize(region, (nw, nh), interpolation=cv2.INTER_AREA)
-    canvas = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
-    top, left = (MNIST_SIZE - nh) // 2, (MNIST_SIZE - nw) // 2
-    canvas[top:top + nh, left:left + nw] = small
-    m = cv2.moments(canvas)
-    if m["m00"] > 0:
-        shift = np.float32([[1, 0, MNIST_SIZE / 2 - m["m10"] / m["m00"]], [0, 1, MNIST_SIZE / 2 - m["m01"] / m["m00"]]])
-        canvas = cv2.warpAffine(canvas, shift, (MNIST_SIZE, MNIST_SIZE), flags=cv2.INTER_LINEAR)
-    return np.clip(without_soft_edge(canvas), 0, 255).astype(np.uint8)
-
-
-def without_soft_edge(canvas: np.ndarray) -> np.ndarray:
-    """A crop (float, 0..255) with a solid core and a wide faint edge, that edge cut at SOFT_FLOOR and the rest
-    stretched back to full white; any other crop as it is."""
-    core = cv2.countNonZero(cv2.compare(canvas, 128, cv2.CMP_GE))
-    if core < SOFT_CORE * canvas.size:
-        return canvas
-    edge = cv2.countNonZero(cv2.compare(canvas, 30, cv2.CMP_GT)) - core
-    if edge < SOFT_HALO * core:
-        return canvas
-    return (canvas - SOFT_FLOOR) * (255.0 / (255.0 - SOFT_FLOOR))
-
-
 def digit_crops(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig()):
     """(boxes, crops (N, 28, 28)) for every digit-like blob in the frame, left to right."""
     boxes, crops, _ = digit_candidates(frame, config)
@@ -289,16 +235,5 @@ def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     paper = {}
     boxes, _, mask, splits = find_digit_candidates(frame, config, paper)
     near = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # no grid or paper inside a box
-    crops = np.stack([sharp_crop(frame, paper, near, b) for b in boxes]) if boxes else np.zeros((0, 28, 28), np.uint8)
+    crops = np.stack([sharp_crop(frame, paper, near, b) for b in boxes]) if boxes else np.zeros((0, MNIST_SIZE, MNIST_SIZE), np.uint8)
     return boxes, crops, [(whole, sharp_crop(frame, paper, near, whole), pieces) for whole, pieces in splits]
-
-
-def sharp_crop(frame: np.ndarray, paper: dict, near: np.ndarray, box) -> np.ndarray:
-    """mnist_crop of one box, its ink read from the frame as it is: the smoothing that keeps sensor noise out of
-    the stroke mask also blurs a small digit's crop (24-30 px digits lost a point read to it)."""
-    x, y, w, h = box
-    mx, my = crop_margin(w, h)
-    x0, y0 = max(0, x - mx), max(0, y - my)
-    region = (slice(y0, y + h + my), slice(x0, x + w + mx))
-    ink = cv2.bitwise_and(ink_of(frame[region], paper, region), near[region])
-    return mnist_crop(ink, [x - x0, y - y0, w, h])

@@ -115,3 +115,9 @@ def sharp_edged(dark: np.ndarray, level: np.ndarray, paper: float) -> np.ndarray
         if not len(values) or np.percentile(values, 90) >= SHARP_EDGE:
             keep |= region
     return keep
+
+
+def level_at(counts: np.ndarray, fraction: float) -> int:
+    """The level below which ``fraction`` of a histogram's values lie (its lower quantile)."""
+    cumulative = np.cumsum(counts)
+    return int(np.searchsorted(cumulative, max(1, int(np.ceil(cumulative[-1] * fraction)))))

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-import edgetl.runtime.digits as digits
+import edgetl.runtime.crop as crop
 from edgetl.data import load_dataset
-from edgetl.runtime.digits import mnist_crop
+from edgetl.runtime.crop import mnist_crop
 
 
 def edge_to_core(crop: np.ndarray) -> float:
@@ -33,7 +33,7 @@ def seen_small(digit: np.ndarray) -> np.ndarray:
 
 
 def crops(inks: list, monkeypatch, rule: bool) -> list:
-    monkeypatch.setattr(digits, "SOFT_CORE", 0.08 if rule else 2.0)  # 2.0: no crop has that much core, the rule off
+    monkeypatch.setattr(crop, "SOFT_CORE", 0.08 if rule else 2.0)  # 2.0: no crop has that much core, the rule off
     return [crop_of(ink) for ink in inks]
 
 
