@@ -11,7 +11,8 @@ MNIST_SIZE, MNIST_BOX = 28, 20
 # pixels at 31-127 as in that core) has the edge cut at SOFT_FLOOR. Scaling into 20x20 and centring by mass
 # resample a digit twice: MNIST's own digits have 0.3 edge pixels per core pixel, 0.5 once cropped, and a digit
 # seen small and blurred over 1. Cut, other writers' digits at 24-40 px read 89.6 -> 93.0% (bench/writers.py
-# TUNE) with MNIST's test digits and the desk clips unchanged; thin desk strokes have too little core to be cut.
+# TUNE) with MNIST's test digits and the desk clips unchanged; thin desk strokes have too little core to be cut
+# (bench/README.md, "A crop's soft edge cut").
 SOFT_CORE, SOFT_HALO, SOFT_FLOOR = 0.08, 0.5, 40.0
 
 
