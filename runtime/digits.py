@@ -235,5 +235,6 @@ def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     paper = {}
     boxes, _, mask, splits = find_digit_candidates(frame, config, paper)
     near = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # no grid or paper inside a box
-    crops = np.stack([sharp_crop(frame, paper, near, b) for b in boxes]) if boxes else np.zeros((0, MNIST_SIZE, MNIST_SIZE), np.uint8)
+    crops = np.stack([sharp_crop(frame, paper, near, b) for b in boxes]) if boxes else \
+        np.zeros((0, MNIST_SIZE, MNIST_SIZE), np.uint8)
     return boxes, crops, [(whole, sharp_crop(frame, paper, near, whole), pieces) for whole, pieces in splits]

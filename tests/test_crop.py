@@ -10,10 +10,10 @@ from edgetl.data import load_dataset
 from edgetl.runtime.crop import mnist_crop
 
 
-def edge_to_core(crop: np.ndarray) -> float:
+def edge_to_core(image: np.ndarray) -> float:
     """Pixels in the faint edge (31-127) per pixel of solid core (>= 128): MNIST's digits have about 0.3."""
-    core = np.count_nonzero(crop >= 128)
-    return np.count_nonzero((crop > 30) & (crop < 128)) / max(core, 1)
+    core = np.count_nonzero(image >= 128)
+    return np.count_nonzero((image > 30) & (image < 128)) / max(core, 1)
 
 
 def crop_of(ink: np.ndarray) -> np.ndarray:
