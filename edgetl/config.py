@@ -42,6 +42,7 @@ class TrainConfig:
     desk: float = 0.0  # digit data: training digits cut from rendered desk pages by the runtime's finder, as a fraction
     styles: float = 0.25  # digit data: synthetic styled digits added, as a fraction (bench/writers.py: 0.25 best)
     reject: bool = True  # digit data: an extra "not a digit" class learned from generated clutter crops
+    add: tuple[str, ...] = ()  # class-folder trees trained on beside --data (edgetl/data/additions.py)
     seed: int = 0
     overwrite: bool = False
     csv_columns: dict | None = None  # --data x.csv: {"x_col", "y_col", "image_root"} (edgetl/data/table.py)

@@ -20,6 +20,7 @@ from edgetl.backbones import check_weights, get_backbone
 
 from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_units
 from edgetl.data import Dataset, load_dataset
+from edgetl.data.additions import as_roots, check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
 from edgetl.digit_extras import REJECT_CLASS, extend_digits
 from edgetl.distribute import check_strategy, make_strategy, replicas, scope
@@ -89,6 +90,7 @@ def validate(config: TrainConfig, image_shape=None) -> None:
                 raise UserError(f"{option} {value}: must be in [0, 5] (a fraction of the training set)")
         positive("--lr", config.lr)
         check_strategy(config.distribute)
+        check_add_folders(config.add, config.task)
         if config.csv_columns and not str(config.data).lower().endswith(".csv"):
             raise UserError(f"--{next(iter(config.csv_columns)).replace('_', '-')}: only with --data x.csv "
                             f"(--data is {config.data})")
@@ -242,6 +244,7 @@ def train(config: TrainConfig) -> Path:
         log.warning("skipped %s: %s", path, reason)
     train_set, val_set = split_data(dataset, config)
     train_set, val_set, class_names = extend_digits(train_set, val_set, dataset, config)
+    train_set = with_additions(train_set, config.add, class_names, config.data)
     input_size = resolve_input_size(config, dataset.image_shape)
     feature_layer = resolve_feature_layer(config, input_size)
     backbone = get_backbone(config.backbone)
@@ -289,9 +292,9 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
                   "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
-                  "desk": config.desk, "distribute": config.distribute, "features_on_ray": config.features_on_ray,
-                  "heldout": held_out_record(dataset, config),
-                  "csv": config.csv_columns,
+                  "desk": config.desk, "add": [str(root) for root in as_roots(config.add)],
+                  "distribute": config.distribute, "features_on_ray": config.features_on_ray,
+                  "heldout": held_out_record(dataset, config), "csv": config.csv_columns,
                   "preprocessing": get_backbone(config.backbone).preprocessing,
                   "head": dataclasses.asdict(head)},
     )

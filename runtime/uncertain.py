@@ -2,7 +2,7 @@
 
 DIR becomes a class-folder tree: DIR/unsure/ holds the crops, exactly as the model saw them (its input size),
 named with the frame, the box, the guess and its probability; DIR/<class>/ exists, empty, for every class of
-the model. Move each crop into the folder of what it really is, then `edgetl train --data DIR` trains on
+the model. Move each crop into the folder of what it really is, then `edgetl train --data ... --add DIR` trains on
 them (unsure/ and empty folders are left out). A box followed across frames is saved once per
 ``every`` frames, not on every frame.
 """
@@ -21,11 +21,12 @@ UNSURE = "unsure"
 README = """Crops edgetl run was unsure of (or refused as "not a digit"), as the model saw them.
 File names: f<frame>_x<x>_y<y>_w<w>_h<h>_guess<label>_p<probability>.png
 
-Move each crop from unsure/ into the folder of the class it really is (or delete it), then train on them:
+Move each crop from unsure/ into the folder of the class it really is (or delete it), then train on them
+beside the data the model learned from (for the digit model: mnist-5k):
 
-    edgetl train --data {root}
+    edgetl train --data mnist-5k --add {root}
 
-(unsure/ and class folders still empty are left out of training.)
+or on them alone with `edgetl train --data {root}`. (unsure/ and class folders still empty are left out.)
 """
 
 
