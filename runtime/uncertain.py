@@ -42,14 +42,15 @@ class Unsure:
 def unsure_crops(card, boxes: list, batch: np.ndarray, probs: np.ndarray, digits: np.ndarray,
                  rejected: np.ndarray, margin: float) -> list[Unsure]:
     """Boxes the "not a digit" rule refused, and boxes whose best digit beat the second by less than ``margin``
-    (``digits``, ``rejected``: stream.digit_probabilities of ``probs``)."""
+    (``digits``, ``rejected``: stream.digit_probabilities of ``probs``). A margin of 1 keeps every box, the
+    confident misreads with the rest (a user collecting their own handwriting to sort)."""
     if not len(boxes):
         return []
     ranked = np.sort(digits, axis=1)
     gap = ranked[:, -1] - (ranked[:, -2] if digits.shape[1] > 1 else 0.0)
     best = digits.argmax(axis=1)
     out = []
-    for i in np.flatnonzero(rejected | (gap < margin)):
+    for i in np.flatnonzero(rejected | (gap < margin) | (margin >= 1.0)):
         guess = card.reject_class if rejected[i] else card.class_names[best[i]]
         p = float(probs[i, card.class_names.index(card.reject_class)]) if rejected[i] else float(digits[i, best[i]])
         out.append(Unsure(list(map(int, boxes[i])), batch[i], guess, p, bool(rejected[i])))

@@ -57,6 +57,10 @@ def test_a_folder_that_is_not_a_class_is_refused_by_name(tmp_path):
     write_crop(tmp_path / "12" / "a.png", 200)
     with pytest.raises(UserError, match=r"folder 12/ is not a class of --data mnist-5k \(0, 1,"):
         load_additions([tmp_path], DIGITS, "mnist-5k")
+    (tmp_path / "12").rename(tmp_path / "not a digit")
+    with pytest.raises(UserError, match="--no-reject leaves digit models without it"):
+        load_additions([tmp_path], DIGITS[:10], "mnist-5k")
+    assert load_additions([tmp_path], DIGITS, "mnist-5k")[1].tolist() == [10]
 
 
 def blanks(n: int, seed: int) -> np.ndarray:

@@ -76,3 +76,22 @@ def test_files_already_there_are_never_replaced(tmp_path):
     before = first.read_bytes()
     saver.write(7, Unsure(item.box, np.zeros((28, 28, 1), np.uint8), "1", 0.55, False))
     assert first.read_bytes() == before and len(list((tmp_path / "keep" / "unsure").iterdir())) == 2
+
+
+def test_a_margin_of_one_keeps_every_crop_and_the_default_only_the_unsure():
+    from types import SimpleNamespace
+
+    from edgetl.runtime.stream import digit_probabilities
+    from edgetl.runtime.uncertain import unsure_crops
+
+    names = [str(d) for d in range(10)] + ["not a digit"]
+    card = SimpleNamespace(class_names=names, reject_class="not a digit", reject_threshold=0.99)
+    probs = np.zeros((3, 11))
+    probs[0, 7] = 1.0  # sure, right or wrong: only a margin of 1 keeps it
+    probs[1, [3, 5]] = 0.55, 0.45  # unsure: a gap of 0.1
+    probs[2, 10] = 1.0  # refused
+    boxes = [[0, 0, 10, 20], [20, 0, 10, 20], [40, 0, 10, 20]]
+    batch = np.zeros((3, 28, 28, 1), np.uint8)
+    digits, rejected = digit_probabilities(card, probs)
+    kept = {m: [u.guess for u in unsure_crops(card, boxes, batch, probs, digits, rejected, m)] for m in (0.3, 1.0)}
+    assert kept == {0.3: ["3", "not a digit"], 1.0: ["7", "3", "not a digit"]}

@@ -94,9 +94,10 @@ def register(app: typer.Typer, friendly) -> None:
                                                         "is processed (default: at its own frame rate, like a camera)."),
         save_uncertain: Optional[Path] = typer.Option(None, help="Keep digit crops the model refused or was unsure "
                                                                  "of in DIR/unsure/, beside empty class folders: sort "
-                                                                 "them, then `edgetl train --data DIR`."),
+                                                                 "them, then `edgetl train --data mnist-5k --add DIR`."),
         uncertain_margin: float = typer.Option(0.3, min=0.0, max=1.0, help="With --save-uncertain: a crop is "
-                                               "unsure when its best digit beats the second by less than this."),
+                                               "unsure when its best digit beats the second by less than this; 1 keeps every "
+                                               "crop, confident misreads too."),
     ):
         """Run an exported model on a camera, video, images or stream; draw and log what it reads."""
         from edgetl.runtime._io import SIGNAL_EXIT

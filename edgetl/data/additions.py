@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgetl.digit_extras import REJECT_CLASS
 from edgetl.runtime.errors import UserError
 from edgetl.runtime.images import IMAGE_SUFFIXES, read_image
 
@@ -51,8 +52,9 @@ def class_dirs(root: Path, class_names: list[str], data: str) -> list[tuple[Path
         if folder.name == UNSURE:
             continue
         if folder.name not in class_names:
+            hint = " (--no-reject leaves digit models without it)" if folder.name == REJECT_CLASS else ""
             raise UserError(f"--add {root}: folder {folder.name}/ is not a class of --data {data} "
-                            f"({', '.join(class_names)}); rename it to one of them or move it out")
+                            f"({', '.join(class_names)}){hint}; rename it to one of them or move it out")
         found.append((folder, class_names.index(folder.name)))
     return found
 
