@@ -118,12 +118,13 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
                 saver = ImageFolderWriter(save) if isinstance(frames, ImageSource) else \
                     VideoWriter(save, getattr(frames, "fps", 30.0))
                 outputs[str(save)] = saver
+            last = {}  # the last result shown, redrawn with the status while a camera reconnects
             if show:
-                window = Window(snapshots=(jsonl or save or Path("x")).parent)  # snapshots beside the outputs
+                keep = (lambda: keeper.keep_all(last["result"].index, last["result"].uncertain)) if keeper else None
+                window = Window(snapshots=(jsonl or save or Path("x")).parent, on_keep=keep)  # beside the outputs
                 if not window.available:
                     log.info("running without a window (%s); q/Esc need a window, Ctrl-C stops", window.reason)
                     window = None
-            last = {}  # the last result shown, redrawn with the status while a camera reconnects
             if window and hasattr(frames, "on_wait"):
                 def waiting(status: str) -> bool:
                     shown = last.get("result")
@@ -134,13 +135,15 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
 
                 frames.on_wait = waiting
             pacer = Pacer(frames.fps) if (window or live) and isinstance(frames, VideoSource) and not fast else None
+            # with a keeper every crop comes back (the window's k keeps them all); the margin picks the unsure
             for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth,
-                                  uncertain_margin if keeper else None):
+                                  1.0 if keeper else None):
                 if pacer:
                     pacer.wait()
                 summary.add(result)
                 if keeper:
-                    keeper.save(result.index, result.uncertain, result.detections)
+                    keeper.save(result.index, [u for u in result.uncertain if u.unsure(uncertain_margin)],
+                                result.detections)
                 if jsonl_writer:
                     jsonl_writer.write(result.to_dict())
                 if on_frame:

@@ -41,7 +41,7 @@ class FrameResult:
     image: np.ndarray
     detections: list[Detection]
     timings: dict[str, float]  # milliseconds per stage
-    uncertain: list = field(default_factory=list)  # uncertain.Unsure, when process() was asked to keep them
+    uncertain: list = field(default_factory=list)  # uncertain.Unsure under process()'s margin (1: every crop)
     reused: int = 0  # crops whose reading was reused (reuse.py), not read by the model again
 
     @property

@@ -8,6 +8,7 @@ them (unsure/ and empty folders are left out). A box followed across frames is s
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import numpy as np
 
 from ._io import atomic_write_bytes
 from .errors import UserError
+
+log = logging.getLogger(__name__)
 
 UNSURE = "unsure"
 README = """Crops edgetl run was unsure of (or refused as "not a digit"), as the model saw them.
@@ -37,6 +40,10 @@ class Unsure:
     guess: str
     probability: float
     rejected: bool
+    gap: float = 0.0  # best digit's probability minus the second's
+
+    def unsure(self, margin: float) -> bool:
+        return self.rejected or self.gap < margin or margin >= 1.0
 
 
 def unsure_crops(card, boxes: list, batch: np.ndarray, probs: np.ndarray, digits: np.ndarray,
@@ -53,7 +60,7 @@ def unsure_crops(card, boxes: list, batch: np.ndarray, probs: np.ndarray, digits
     for i in np.flatnonzero(rejected | (gap < margin) | (margin >= 1.0)):
         guess = card.reject_class if rejected[i] else card.class_names[best[i]]
         p = float(probs[i, card.class_names.index(card.reject_class)]) if rejected[i] else float(digits[i, best[i]])
-        out.append(Unsure(list(map(int, boxes[i])), batch[i], guess, p, bool(rejected[i])))
+        out.append(Unsure(list(map(int, boxes[i])), batch[i], guess, p, bool(rejected[i]), float(gap[i])))
     return out
 
 
@@ -91,6 +98,12 @@ class UncertainSaver:
                 continue
             self.last_saved[key] = frame
             self.write(frame, item)
+
+    def keep_all(self, frame: int, items: list[Unsure]) -> None:
+        """Every crop of a frame, sure or not, when the user asks (the window's k key): a confident misread too."""
+        for item in items:
+            self.write(frame, item)
+        log.info("kept %d crops of frame %d in %s", len(items), frame, self.folder)
 
     def write(self, frame: int, item: Unsure) -> None:
         x, y, w, h = item.box

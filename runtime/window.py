@@ -1,5 +1,6 @@
 """The desktop window: opens at the frame's size (scaled down only to fit the screen), q/Esc quit,
-space pauses, s saves a snapshot beside the outputs, closing the window quits.
+space pauses, s saves a snapshot beside the outputs, k keeps the digit crops on screen for sorting (with
+--save-uncertain: a misread the model was sure of is never kept otherwise), closing the window quits.
 
 The OpenCV calls go through ``display`` (the cv2 module by default) so tests can drive the keys.
 """
@@ -18,6 +19,7 @@ from ._io import atomic_write_bytes
 log = logging.getLogger(__name__)
 
 QUIT_KEYS, PAUSE_KEY, SNAPSHOT_KEY = (ord("q"), ord("Q"), 27), ord(" "), (ord("s"), ord("S"))
+KEEP_KEY = (ord("k"), ord("K"))
 HEADLESS_HINT = ("this OpenCV build has no GUI; for a window: "
                  "pip uninstall -y opencv-python-headless && pip install opencv-python")
 
@@ -50,8 +52,9 @@ class Window:
 
     NAME = "edgetl"
 
-    def __init__(self, snapshots: Path | None = None, display=cv2, screen=screen_size):
+    def __init__(self, snapshots: Path | None = None, display=cv2, screen=screen_size, on_keep=None):
         self.available, self.reason = False, ""
+        self.on_keep = on_keep  # called on k: keep the crops of the frame on screen
         self.display, self.snapshots = display, Path(snapshots) if snapshots else Path.cwd()
         self.sized, self.last, self.saved = False, None, []
         self.screen = screen
@@ -76,21 +79,26 @@ class Window:
     def handle(self, key: int) -> bool:
         if key in QUIT_KEYS or self.closed():
             return False
-        if key in SNAPSHOT_KEY:
-            self.snapshot()
+        self.other_keys(key)
         if key == PAUSE_KEY:
             return self.pause()
         return True
 
+    def other_keys(self, key: int) -> None:
+        if key in SNAPSHOT_KEY:
+            self.snapshot()
+        if key in KEEP_KEY and self.on_keep:
+            self.on_keep()
+
     def pause(self) -> bool:
         """Hold the current frame until space again (True) or a quit (False); s still saves."""
-        log.info("paused: space resumes, s saves a snapshot, q quits")
+        log.info("paused: space resumes, s saves a snapshot, %sq quits",
+                 "k keeps the crops on screen, " if self.on_keep else "")
         while True:
             key = self.display.waitKey(100) & 0xFF
             if key in QUIT_KEYS or self.closed():
                 return False
-            if key in SNAPSHOT_KEY:
-                self.snapshot()
+            self.other_keys(key)
             if key == PAUSE_KEY:
                 return True
 

@@ -95,3 +95,28 @@ def test_a_margin_of_one_keeps_every_crop_and_the_default_only_the_unsure():
     digits, rejected = digit_probabilities(card, probs)
     kept = {m: [u.guess for u in unsure_crops(card, boxes, batch, probs, digits, rejected, m)] for m in (0.3, 1.0)}
     assert kept == {0.3: ["3", "not a digit"], 1.0: ["7", "3", "not a digit"]}
+
+
+def test_k_in_the_window_keeps_every_crop_of_the_frame_on_screen(digit_run, desk_clip, tmp_path, monkeypatch):
+    """A confident misread never passes the unsure rule: k keeps the frame's crops, sure ones included."""
+    from test_window import NO_KEY, FakeDisplay
+
+    from edgetl.runtime import app
+    from edgetl.runtime.model import Model
+    from edgetl.runtime.window import Window
+
+    def scripted(snapshots, on_keep):
+        keys = [NO_KEY, NO_KEY, ord("k")]  # k on the third frame shown
+        return Window(snapshots, display=FakeDisplay(keys), screen=lambda: None, on_keep=on_keep)
+
+    monkeypatch.setattr(app, "Window", scripted)
+    crops = {}
+    out = tmp_path / "keep"
+    app.run(Model(digit_run / "model.int8.onnx"), str(desk_clip), show=True, save_uncertain=out, fast=True,
+            on_frame=lambda result: crops.setdefault(result.index, result.uncertain))
+    third = sorted(crops)[2]
+    boxes = {tuple(u.box) for u in crops[third]}
+    assert len(boxes) >= 2 and any(u.gap >= 0.3 for u in crops[third])  # sure crops among them
+    names = [p.name for p in (out / "unsure").glob(f"f{third:06d}_*.png")]
+    saved = {tuple(int(part[1:]) for part in name.split("_")[1:5]) for name in names}
+    assert saved == boxes

@@ -116,3 +116,14 @@ def test_draw_keeps_the_frame_size_and_marks_each_detection():
     assert out.shape == image.shape and (image == 235).all()  # the source frame is not drawn on
     green = (out[..., 1] > 180) & (out[..., 0] < 80) & (out[..., 2] < 80)
     assert green[100:161, 100].all() and green[100:161, 150].all()  # both boxes' left edges
+
+
+def test_k_keeps_the_crops_on_screen_running_or_paused_and_is_ignored_without_a_keeper(tmp_path):
+    kept = []
+    display = FakeDisplay([ord("k"), ord(" "), ord("k"), ord("K"), ord(" ")])
+    win = Window(snapshots=tmp_path, display=display, screen=lambda: None, on_keep=lambda: kept.append(1))
+    assert win.show(frame()) is True and len(kept) == 1  # k
+    assert win.show(frame()) is True  # space pauses; k and K while paused; space resumes
+    assert len(kept) == 3 and display.waits == 5
+    win, _ = window(tmp_path, keys=[ord("k")])
+    assert win.show(frame()) is True and win.on_keep is None
