@@ -57,10 +57,12 @@ def unsure_crops(card, boxes: list, batch: np.ndarray, probs: np.ndarray, digits
     gap = ranked[:, -1] - (ranked[:, -2] if digits.shape[1] > 1 else 0.0)
     best = digits.argmax(axis=1)
     out = []
-    for i in np.flatnonzero(rejected | (gap < margin) | (margin >= 1.0)):
+    for i in range(len(boxes)):
         guess = card.reject_class if rejected[i] else card.class_names[best[i]]
         p = float(probs[i, card.class_names.index(card.reject_class)]) if rejected[i] else float(digits[i, best[i]])
-        out.append(Unsure(list(map(int, boxes[i])), batch[i], guess, p, bool(rejected[i]), float(gap[i])))
+        item = Unsure(list(map(int, boxes[i])), batch[i], guess, p, bool(rejected[i]), float(gap[i]))
+        if item.unsure(margin):
+            out.append(item)
     return out
 
 
