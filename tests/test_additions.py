@@ -93,6 +93,7 @@ def test_the_model_learns_what_the_added_folder_says(tmp_path, label):
 
 @pytest.mark.parametrize("setup, args, message", [
     (None, ["--add", "no/such/folder"], "--add no/such/folder: no such folder"),
+    ("file", ["--add", "{add}"], "is a file, not a folder"),
     ("empty", ["--add", "{add}"], "no images in its class folders"),
     ("stray", ["--add", "{add}"], "folder circles/ is not a class of --data"),
     ("empty", ["--add", "{add}", "--task", "regression"], "--task regression cannot take them"),
@@ -104,6 +105,8 @@ def test_cli_bad_add_is_one_line_and_writes_nothing(tmp_path, setup, args, messa
         (add / "circle").mkdir(parents=True)
         (add / "unsure").mkdir()
         write_crop(add / "unsure" / "x.png", 200)
+    elif setup == "file":
+        add.write_text("not a folder")
     elif setup == "stray":
         write_crop(add / "circles" / "x.png", 200)
     result = run_cli("train", "--data", data, "--out", tmp_path / "run", "--weights", "none", "--input-size", "32",

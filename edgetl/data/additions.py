@@ -40,7 +40,8 @@ def check_add_folders(roots, task: str) -> None:
                         "(put the extra samples in the .npz instead)")
     for root in roots:
         if not Path(root).is_dir():
-            raise UserError(f"--add {root}: no such folder; give a folder with one subfolder per class "
+            what = "is a file, not a folder" if Path(root).exists() else "no such folder"
+            raise UserError(f"--add {root}: {what}; give a folder with one subfolder per class "
                             "(e.g. the one `edgetl run --save-uncertain` wrote, its crops sorted)")
 
 
