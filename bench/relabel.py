@@ -12,7 +12,8 @@
    runs/bench-relabel.
 4. Both models read the other half of TUNE (never sorted; the same population of writers, as a user's own
    later digits are) and mnist-5k's held-out test. With --report, the crops are sorted from all of TUNE
-   and the REPORT half is read instead.
+   and the REPORT half is read instead. With --control, as many of mnist-5k's own training digits are added
+   instead of the sorted crops: how far retraining alone (a new draw of the training) moves the figures.
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=RUNS)
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--control", action="store_true",
+                        help="sort as many of mnist-5k's own training digits instead: what retraining alone moves")
     args = parser.parse_args()
     from edgetl.config import TrainConfig
     from edgetl.data import load_dataset
@@ -62,9 +65,14 @@ def main() -> None:
     read_on = half == 1 if args.report else (index >= TUNE_END // 2) & (half == 0)
     before = Classifier(args.run)
     keep = unsure(before, x[sorted_from])
-    out = ROOT / "runs" / "bench-relabel"
+    out = ROOT / "runs" / ("bench-relabel-control" if args.control else "bench-relabel")
+    added_x, added_y = x[sorted_from][keep], y[sorted_from][keep]
+    if args.control:
+        own_x, own_y = load_dataset("mnist-5k").split("train")
+        pick = np.random.default_rng(0).choice(len(own_y), len(added_y), replace=False)
+        added_x, added_y = own_x[pick, :, :, 0], own_y[pick]
     with tempfile.TemporaryDirectory() as tmp:
-        sort_into_folders(Path(tmp), x[sorted_from][keep], y[sorted_from][keep])
+        sort_into_folders(Path(tmp), added_x, added_y)
         train(TrainConfig(data="mnist-5k", weights="hed-bsds500", out=out, overwrite=True, add=(tmp,)))
     after = Classifier(out)
     x_test, y_test = load_dataset("mnist-5k").split("test")
@@ -76,8 +84,9 @@ def main() -> None:
                                                   f"{np.mean(after.read(x[read_on]) == y[read_on]):.2%}"),
             ("mnist-5k held-out test: before / after", f"{np.mean(before.read(x_test) == y_test):.2%} / "
                                                        f"{np.mean(after.read(x_test) == y_test):.2%}")]
-    print(table(f"edgetl train --add: the unsure crops of {'TUNE' if args.report else 'TUNE 0-448'} sorted", rows))
-    save("relabel-report" if args.report else "relabel", dict(rows))
+    what = "as many mnist-5k training digits (control)" if args.control else "the unsure crops"
+    print(table(f"edgetl train --add: {what} of {'TUNE' if args.report else 'TUNE 0-448'} sorted", rows))
+    save("relabel" + ("-report" if args.report else "") + ("-control" if args.control else ""), dict(rows))
 
 
 if __name__ == "__main__":
