@@ -45,6 +45,18 @@ def test_arrays_get_the_added_images_at_their_shape(tmp_path):
     assert with_additions((x, y), (), DIGITS, "mnist-5k") == (x, y)
 
 
+def test_photos_of_dark_ink_added_to_light_on_black_digits_are_pointed_out(tmp_path, caplog):
+    page = np.full((40, 40), 230, np.uint8)
+    cv2.putText(page, "7", (8, 34), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 20, 3)
+    (tmp_path / "7").mkdir()
+    cv2.imwrite(str(tmp_path / "7" / "photo.png"), page)
+    write_crop(tmp_path / "7" / "crop.png", 200)  # a crop as --save-uncertain writes it: dark background
+    x, y = np.zeros((3, 28, 28, 1), np.uint8), np.array([1, 2, 3])
+    with caplog.at_level("WARNING"):
+        with_additions((x, y), [tmp_path], DIGITS, "mnist-5k")
+    assert "1 of 2 images have a light background where --data mnist-5k's are dark" in caplog.text
+
+
 def test_folder_data_stays_on_disk_with_the_added_files_after_it(tmp_path):
     write_crop(tmp_path / "add" / "square" / "s.png", 200, size=40, colour=True)
     x = ImageFiles(["a.png", "b.png"], 32, 32, 3)

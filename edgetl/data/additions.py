@@ -91,4 +91,25 @@ def with_additions(train: tuple, roots, class_names: list[str], data: str) -> tu
     if isinstance(x, ImageFiles):
         return ImageFiles(x.paths + paths, *x.image_shape), np.concatenate([y, labels.astype(y.dtype)])
     added = ImageFiles(paths, *x.shape[1:]).decode(paths)
+    warn_if_inverted(np.asarray(x[:500]), added, data)
     return np.concatenate([np.asarray(x), added]), np.concatenate([y, labels.astype(y.dtype)])
+
+
+def border_level(images: np.ndarray) -> np.ndarray:
+    """Each image's mean over its outer 2-px frame: the background's brightness."""
+    frame = np.ones(images.shape[1:3], bool)
+    frame[2:-2, 2:-2] = False
+    return images[:, frame].reshape(len(images), -1).mean(axis=1)
+
+
+def warn_if_inverted(data: np.ndarray, added: np.ndarray, spec: str) -> None:
+    """Say so when added images have the opposite background to --data's (photos of dark ink on white paper added to
+    MNIST's light-on-black crops): trained as they are, they teach the model little about either."""
+    if not len(data):
+        return
+    level = float(np.median(border_level(data)))
+    flipped = np.abs(border_level(added) - level) > 100
+    if flipped.any():
+        log.warning("--add: %d of %d images have a %s background where --data %s's are %s; give them as --data's "
+                    "images are (for digits: the crops `edgetl run --save-uncertain` writes)", int(flipped.sum()),
+                    len(added), "light" if level < 128 else "dark", spec, "dark" if level < 128 else "light")
