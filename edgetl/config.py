@@ -49,6 +49,10 @@ class TrainConfig:
     features_on_ray: str | None = None  # Ray address ("local": start one) for the frozen prefix pass (features_ray.py)
     distribute: str | None = None  # "mirrored": tf.distribute.MirroredStrategy over the visible GPUs (edgetl/distribute.py)
 
+    def __post_init__(self):
+        # --add's folders, always a tuple of str: one folder given from Python as a str or Path is a tuple of one
+        self.add = (str(self.add),) if isinstance(self.add, (str, Path)) else tuple(str(p) for p in self.add or ())
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["out"] = str(self.out)

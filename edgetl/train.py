@@ -20,7 +20,7 @@ from edgetl.backbones import check_weights, get_backbone
 
 from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_units
 from edgetl.data import Dataset, load_dataset
-from edgetl.data.additions import as_roots, check_add_folders, with_additions
+from edgetl.data.additions import check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
 from edgetl.digit_extras import REJECT_CLASS, extend_digits
 from edgetl.distribute import check_strategy, make_strategy, replicas, scope
@@ -292,7 +292,7 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
                   "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
-                  "desk": config.desk, "add": [str(root) for root in as_roots(config.add)],
+                  "desk": config.desk, "add": list(config.add),
                   "distribute": config.distribute, "features_on_ray": config.features_on_ray,
                   "heldout": held_out_record(dataset, config), "csv": config.csv_columns,
                   "preprocessing": get_backbone(config.backbone).preprocessing,

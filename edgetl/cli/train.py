@@ -64,7 +64,7 @@ def register(app: typer.Typer, friendly, err) -> None:
                              head=HeadConfig(units=units, dropout=dropout), epochs=epochs, lr=lr,
                              batch_size=batch_size, freeze=freeze, fine_tune_epochs=fine_tune_epochs,
                              fine_tune_lr=fine_tune_lr, augment=augment, val_split=val_split, limit=limit, reject=reject,
-                             add=tuple(str(p) for p in add or ()),
+                             add=tuple(add or ()),
                              **{k: v for k, v in (("styles", styles), ("desk", desk)) if v is not None},
                              seed=seed, overwrite=overwrite, distribute=distribute,
                              features_on_ray=features_on_ray,

@@ -27,14 +27,8 @@ from .lazy import ImageFiles
 log = logging.getLogger(__name__)
 
 
-def as_roots(roots) -> list[Path]:
-    """--add's folders: one path (a str or Path from Python) or several."""
-    return [Path(roots)] if isinstance(roots, (str, Path)) else [Path(root) for root in roots or ()]
-
-
 def check_add_folders(roots, task: str) -> None:
     """Before any data or TensorFlow is loaded: every --add is a folder, and the task has classes."""
-    roots = as_roots(roots)
     if roots and task != "classification":
         raise UserError(f"--add: class folders label classes; --task {task} cannot take them "
                         "(put the extra samples in the .npz instead)")
@@ -83,11 +77,10 @@ def load_additions(roots: list[Path], class_names: list[str], data: str) -> tupl
 def with_additions(train: tuple, roots, class_names: list[str], data: str) -> tuple:
     """The training split (x, y) with the images of ``roots`` after it, read as --data's images are: a folder's
     stay files on disk (read a batch at a time), arrays get them decoded to their shape."""
-    roots = as_roots(roots)
     if not roots:
         return train
     x, y = train
-    paths, labels = load_additions(roots, class_names, data)
+    paths, labels = load_additions([Path(root) for root in roots], class_names, data)
     if isinstance(x, ImageFiles):
         return ImageFiles(x.paths + paths, *x.image_shape), np.concatenate([y, labels.astype(y.dtype)])
     added = ImageFiles(paths, *x.shape[1:]).decode(paths)
