@@ -188,8 +188,15 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
     prefix = chain.prefix(cut)
     feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
                     config.features_on_ray)
-    y_rep = np.tile(y_train, 1 + config.augment)
     suffix = chain.suffix(cut, prefix.output_shape[1:])
+    return fit_on_features(keras, suffix, feats, y_train, y_val, config, stage, lr, epochs, n_replicas)
+
+
+def fit_on_features(keras, suffix, feats: dict, y_train, y_val, config: TrainConfig, stage: str, lr: float,
+                    epochs: int, n_replicas: int = 1) -> list[dict]:
+    """Fit ``suffix`` on the prefix's output: ``feats["train"]`` (the training set, then its augmented copies)
+    and ``feats["val"]``; the history rows."""
+    y_rep = np.tile(y_train, 1 + config.augment)
     if suffix.layers[1].name == "feature_norm":  # stage 1: the head starts right at the backbone output
         suffix.layers[1].adapt(feats["train"][:: max(1, len(feats["train"]) // adapt_rows(feats["train"]))])
     regression = config.task == "regression"

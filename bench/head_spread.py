@@ -1,0 +1,171 @@
+"""How far the digit classifier moves with the linear head's own seed, on one frozen-feature pass.
+
+    python bench/head_spread.py                          # make bench's training, data seed 0, 4 head seeds
+    python bench/head_spread.py --seed 1 --heads 6
+    python bench/head_spread.py --set styles=0.5 --set augment=6   # a training variant, same measures
+    python bench/head_spread.py --passes 2               # + heads of a second pass averaged with the first's
+
+One pass of ``edgetl train --data mnist-5k --weights hed-bsds500``'s training set (with its styled digits,
+"not a digit" crops and augmented copies) through the frozen backbone, then the head fitted ``--heads`` times
+exactly as ``edgetl train`` fits it (``edgetl.train.fit_on_features``), each from its own seed, and read on:
+other writers' digits (bench/writers.py, TUNE half), mnist-5k's held-out test, and the crops the runtime's
+finder cuts from the desk tune clips (wide-200 / wide-201, matched to a written digit with IoU >= 0.6; render
+them with ``python bench/render_clips.py``). A variant beats the defaults only by more than this spread.
+
+``--passes 2``: a second pass over the same split with other augmented copies, its heads fitted from the same
+seeds, and each pair's weights averaged into one linear head (what one model would cost at run time).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CLIPS, machine, save  # noqa: E402
+from writers import writer_digits  # noqa: E402
+
+DESK_CLIPS = ("wide-200", "wide-201")  # tune clips only: the report clips stay unread
+MATCH_IOU = 0.6
+
+
+def desk_crops(clips) -> tuple[np.ndarray, np.ndarray]:
+    """(crops, labels): the finder's crop of every written digit it boxed well, from each clip's frames."""
+    import cv2
+
+    from edgetl.runtime.digits import digit_candidates
+    from edgetl.runtime.pieces import intersection
+
+    def iou(a, b):
+        inter = intersection(a, b)
+        return inter / max(1, a[2] * a[3] + b[2] * b[3] - inter)
+
+    xs, ys = [], []
+    for clip in clips:
+        truth = json.loads(clip.with_suffix(".json").read_text())
+        cap = cv2.VideoCapture(str(clip))
+        for frame_truth in truth:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            boxes, crops, _ = digit_candidates(frame)
+            for box, label in zip(frame_truth["boxes"], frame_truth["labels"]):
+                best = max(range(len(boxes)), key=lambda i: iou(box, boxes[i]), default=None)
+                if best is not None and iou(box, boxes[best]) >= MATCH_IOU:
+                    xs.append(crops[best])
+                    ys.append(label)
+    return np.stack(xs)[..., None], np.asarray(ys)
+
+
+def parse_sets(pairs: list[str]) -> dict:
+    from edgetl.config import TrainConfig
+
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in fields or not value:
+            raise SystemExit(f"--set {pair}: expected FIELD=VALUE with a TrainConfig field, e.g. styles=0.5")
+        default = getattr(TrainConfig(), key)
+        out[key] = value.lower() in ("1", "true", "yes") if isinstance(default, bool) else type(default)(value)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=0, help="training seed: split, styled digits, augmented copies")
+    parser.add_argument("--heads", type=int, default=4, help="head seeds fitted on the one feature pass")
+    parser.add_argument("--passes", type=int, choices=(1, 2), default=1, help="2: average with a second pass's heads")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a TrainConfig field")
+    args = parser.parse_args()
+    clips = [CLIPS / f"{name}.mp4" for name in DESK_CLIPS]
+    if missing := [str(c) for c in clips if not c.exists()]:
+        raise SystemExit(f"{', '.join(missing)}: not rendered; run python bench/render_clips.py first")
+
+    from edgetl._deps import import_keras
+    from edgetl.backbones import get_backbone
+    from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_units
+    from edgetl.data import load_dataset
+    from edgetl.features import extract
+    from edgetl.model import build_chain
+    from edgetl.runtime.card import ModelCard
+    from edgetl.runtime.stream import digit_probabilities
+    from edgetl.train import extend_digits, fit_on_features, split_data
+
+    config = TrainConfig(data="mnist-5k", weights="hed-bsds500", seed=args.seed, **parse_sets(args.set))
+    dataset = load_dataset(config.data, config.task, config.input_size, config.csv_columns)
+    train_set, val_set, class_names = extend_digits(*split_data(dataset, config), dataset, config)
+    input_size = resolve_input_size(config, dataset.image_shape)
+    feature_layer = resolve_feature_layer(config, input_size)
+    backbone = get_backbone(config.backbone)
+    head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
+                               pool=config.head.pool or backbone.head_pool)
+    keras = import_keras()
+
+    def chain():
+        return build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
+                           feature_layer, len(class_names), config.task, head)
+
+    first = chain()
+    cut = first.cut_after_frozen(first.n_backbone)
+    first.set_trainable_from(cut)
+    prefix = first.prefix(cut)
+    wx, wy, half = writer_digits(0)
+    dx, dy = desk_crops(clips)
+    truth = {"writers": wy[half == 0], "test": dataset.split("test")[1], "desk": dy}
+    feats = extract(prefix, {"train": train_set[0], "val": val_set[0], "writers": wx[half == 0],
+                             "test": dataset.split("test")[0], "desk": dx}, {"train": config.augment}, config.seed)
+    reject = "not a digit" if "not a digit" in class_names else None
+    card = SimpleNamespace(class_names=class_names, reject_class=reject,
+                           reject_threshold=ModelCard.__dataclass_fields__["reject_threshold"].default)
+    second = None
+    if args.passes == 2:  # the same digits, other augmented copies (extract seeds copy c with seed + c)
+        second = dict(feats, train=extract(prefix, {"train": train_set[0]}, {"train": config.augment},
+                                           config.seed + 7919)["train"])
+
+    def fitted(k, features):
+        keras.utils.set_random_seed(1000 * config.seed + k)
+        suffix = chain().suffix(cut, prefix.output_shape[1:])
+        fit_on_features(keras, suffix, features, train_set[1], val_set[1], config, f"head {k}", config.lr,
+                        config.epochs)
+        return suffix
+
+    def scores(suffix) -> dict:
+        out = {}
+        for name, y in truth.items():
+            digits, rejected = digit_probabilities(card, suffix.predict(feats[name], batch_size=512, verbose=0))
+            out[name] = float((np.where(rejected, -1, digits.argmax(axis=1)) == y).mean())
+        return out
+
+    rows = []
+    for k in range(args.heads):
+        suffix = fitted(k, feats)
+        row = {"head_seed": k, **scores(suffix)}
+        if second is not None:
+            other = fitted(k, second)
+            row["second"] = scores(other)
+            suffix.set_weights([(a + b) / 2 for a, b in zip(suffix.get_weights(), other.get_weights())])
+            row["single"] = {n: row[n] for n in truth}
+            row.update(scores(suffix))
+            print(f"head {k} single: " + "  ".join(f"{n} {row['single'][n]:.2%} / {row['second'][n]:.2%}"
+                                                   for n in truth), flush=True)
+        rows.append(row)
+        print(f"head {k}: " + "  ".join(f"{n} {row[n]:.2%}" for n in truth), flush=True)
+    summary = {n: (float(np.mean([r[n] for r in rows])), float(np.std([r[n] for r in rows]))) for n in truth}
+    print(f"\n### head seeds on one feature pass ({machine()}; data seed {config.seed}; sets {args.set or 'none'}; passes {args.passes})\n")
+    print("| measure | " + " | ".join(f"head {r['head_seed']}" for r in rows) + " | mean ± sd |")
+    print("|---|" + "---|" * (len(rows) + 1))
+    for name, label in (("writers", f"writers TUNE (n={len(truth['writers'])})"),
+                        ("test", f"mnist-5k test (n={len(truth['test'])})"), ("desk", f"desk crops (n={len(dy)})")):
+        print(f"| {label} | " + " | ".join(f"{r[name]:.2%}" for r in rows)
+              + f" | {summary[name][0]:.2%} ± {summary[name][1]:.2%} |")
+    save(f"head_spread-seed{config.seed}-passes{args.passes}", {"sets": args.set, "rows": rows, "summary": summary})
+
+
+if __name__ == "__main__":
+    main()
