@@ -7,13 +7,13 @@
 
 One pass of ``edgetl train --data mnist-5k --weights hed-bsds500``'s training set (with its styled digits,
 "not a digit" crops and augmented copies) through the frozen backbone, then the head fitted ``--heads`` times
-exactly as ``edgetl train`` fits it (``edgetl.train.fit_on_features``), each from its own seed, and read on:
+exactly as ``edgetl train`` fits it (``edgetl.fitting.fit_on_features``), each from its own seed, and read on:
 other writers' digits (bench/writers.py, TUNE half), mnist-5k's held-out test, and the crops the runtime's
 finder cuts from the desk tune clips (wide-200 / wide-201, matched to a written digit with IoU >= 0.6; render
 them with ``python bench/render_clips.py``). A variant beats the defaults only by more than this spread.
 
 ``--passes 2``: a second pass over the same split with other augmented copies, its heads fitted from the same
-seeds, and each pair's weights averaged into one linear head (what one model would cost at run time).
+seeds, and each pair's weights averaged into one linear head, as ``edgetl train --passes 2`` does.
 """
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def main() -> None:
     from edgetl.model import build_chain
     from edgetl.runtime.card import ModelCard
     from edgetl.runtime.stream import digit_probabilities
-    from edgetl.train import extend_digits, fit_on_features, split_data
+    from edgetl.fitting import fit_on_features, norm_sample
+    from edgetl.train import extend_digits, split_data
 
     config = TrainConfig(data="mnist-5k", weights="hed-bsds500", seed=args.seed, **parse_sets(args.set))
     dataset = load_dataset(config.data, config.task, config.input_size, config.csv_columns)
@@ -123,6 +124,7 @@ def main() -> None:
     reject = "not a digit" if "not a digit" in class_names else None
     card = SimpleNamespace(class_names=class_names, reject_class=reject,
                            reject_threshold=ModelCard.__dataclass_fields__["reject_threshold"].default)
+    norm_on = norm_sample(feats["train"])  # both passes' heads scale features alike, as fit_head does
     second = None
     if args.passes == 2:  # the same digits, other augmented copies (extract seeds copy c with seed + c)
         second = dict(feats, train=extract(prefix, {"train": train_set[0]}, {"train": config.augment},
@@ -132,7 +134,7 @@ def main() -> None:
         keras.utils.set_random_seed(1000 * config.seed + k)
         suffix = chain().suffix(cut, prefix.output_shape[1:])
         fit_on_features(keras, suffix, features, train_set[1], val_set[1], config, f"head {k}", config.lr,
-                        config.epochs)
+                        config.epochs, norm_on=norm_on)
         return suffix
 
     def scores(suffix) -> dict:

@@ -37,6 +37,7 @@ class TrainConfig:
     fine_tune_epochs: int = 8
     fine_tune_lr: float = 1e-5
     augment: int = 3  # augmented copies of the training set, computed once through the frozen prefix
+    passes: int = 1  # >1: the linear head fitted on that many passes of other augmented copies, weights averaged
     val_split: float = 0.1
     limit: int | None = None
     desk: float = 0.0  # digit data: training digits cut from rendered desk pages by the runtime's finder, as a fraction

@@ -26,7 +26,9 @@ def plot_curves(history: list[dict], path: Path) -> None:
         ax.plot(epochs, [h[f"val_{key}"] for h in history], label=f"validation {key}")
         for i in range(1, len(history)):
             if history[i]["stage"] != history[i - 1]["stage"]:
-                ax.axvline(i + 0.5, color="gray", linestyle=":", label="fine-tuning starts")
+                stage = history[i]["stage"]
+                ax.axvline(i + 0.5, color="gray", linestyle=":",
+                           label="fine-tuning starts" if stage == "fine-tune" else f"{stage} starts")
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.legend()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgetl import __version__
-from edgetl._deps import import_keras
 import dataclasses
 
+from edgetl import __version__
+from edgetl._deps import import_keras
 from edgetl.backbones import check_weights, get_backbone
 
 from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_units
@@ -24,15 +24,16 @@ from edgetl.data.additions import check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
 from edgetl.digit_extras import REJECT_CLASS, extend_digits
 from edgetl.distribute import check_strategy, make_strategy, replicas, scope
-from edgetl.features import FeatureFile, batches_from_disk, extract, feature_batch
-from edgetl.model import Chain, build_chain
-from edgetl.progress import epoch_callback
+from edgetl.features import feature_batch
+from edgetl.fitting import fit_head, fit_suffix
+from edgetl.model import build_chain
 from edgetl.rundir import check_out_dir, write_run
 from edgetl.runtime.card import TASKS, ModelCard
 from edgetl.runtime.errors import UserError
 from edgetl.runtime.metrics import report
 
 log = logging.getLogger(__name__)
+MAX_PASSES = 4
 
 
 def validate(config: TrainConfig, image_shape=None) -> None:
@@ -61,6 +62,9 @@ def validate(config: TrainConfig, image_shape=None) -> None:
         whole("--fine-tune-epochs", config.fine_tune_epochs, 1)
         whole("--batch-size", config.batch_size, 1)
         whole("--augment", config.augment, 0, " (0: no augmented copies)")
+        whole("--passes", config.passes, 1, " (1: one pass)")
+        if config.passes > MAX_PASSES:
+            raise UserError(f"--passes {config.passes}: at most {MAX_PASSES} (each pass is another frozen-feature pass)")
         whole("--units", config.head.units, 0, " (0: a linear head)")
         whole("--limit", config.limit, 1, " (leave it out to train on everything)")
         whole("--seed", config.seed, 0)
@@ -104,6 +108,11 @@ def validate(config: TrainConfig, image_shape=None) -> None:
     if feature_layer is None and (config.input_size is not None or image_shape is not None):
         size = config.input_size if image_shape is None else resolve_input_size(config, image_shape)
         feature_layer = resolve_feature_layer(config, size)
+    if image_shape is not None and config.passes > 1:
+        units = resolve_units(config, resolve_input_size(config, image_shape))
+        if units:
+            raise UserError(f"--passes {config.passes}: averages linear heads, and this head has {units} units; "
+                            "add --units 0 or leave --passes at 1")
     if image_shape is not None and config.fit == "pad":
         size = resolve_input_size(config, image_shape)
         if max(image_shape[:2]) > size:
@@ -178,55 +187,6 @@ def held_out_record(dataset: Dataset, config: TrainConfig) -> dict:
     return {"split": "train", "indices": sorted(int(i) for i in keep[val]), "of": int(len(y))}
 
 
-def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, stage: str, lr: float,
-               epochs: int, frozen: int | None = None, n_replicas: int = 1) -> list[dict]:
-    """Compute the prefix output once, then fit the layers after ``cut`` on it (but the first ``frozen``
-    backbone layers, and BatchNorm layers, which stay frozen in inference mode). With several replicas the
-    global batch is ``batch_size x n_replicas``."""
-    (x_train, y_train), (x_val, y_val) = train, val
-    chain.set_trainable_from(cut, frozen)
-    prefix = chain.prefix(cut)
-    feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
-                    config.features_on_ray)
-    suffix = chain.suffix(cut, prefix.output_shape[1:])
-    return fit_on_features(keras, suffix, feats, y_train, y_val, config, stage, lr, epochs, n_replicas)
-
-
-def fit_on_features(keras, suffix, feats: dict, y_train, y_val, config: TrainConfig, stage: str, lr: float,
-                    epochs: int, n_replicas: int = 1) -> list[dict]:
-    """Fit ``suffix`` on the prefix's output: ``feats["train"]`` (the training set, then its augmented copies)
-    and ``feats["val"]``; the history rows."""
-    y_rep = np.tile(y_train, 1 + config.augment)
-    if suffix.layers[1].name == "feature_norm":  # stage 1: the head starts right at the backbone output
-        suffix.layers[1].adapt(feats["train"][:: max(1, len(feats["train"]) // adapt_rows(feats["train"]))])
-    regression = config.task == "regression"
-    suffix.compile(optimizer=keras.optimizers.Adam(lr),
-                   loss="mse" if regression else "sparse_categorical_crossentropy",
-                   metrics=["mae" if regression else "accuracy"])
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=lr / 100),
-        epoch_callback(keras, stage, epochs),
-    ]
-    batch = config.batch_size * n_replicas
-    if isinstance(feats["train"], FeatureFile):  # features too large for memory: read from their file per batch
-        hist = suffix.fit(batches_from_disk(keras, feats["train"], y_rep, batch, True, config.seed),
-                          validation_data=batches_from_disk(keras, feats["val"], y_val, batch, False, config.seed),
-                          epochs=epochs, callbacks=callbacks, verbose=0)
-    else:
-        hist = suffix.fit(feats["train"], y_rep, validation_data=(feats["val"], y_val), epochs=epochs,
-                          batch_size=batch, shuffle=True, callbacks=callbacks, verbose=0)
-    rows = [dict(zip(hist.history, values)) for values in zip(*hist.history.values())]
-    return [{"stage": stage, "epoch": i + 1, **{k: float(v) for k, v in row.items()}} for i, row in enumerate(rows)]
-
-
-def adapt_rows(features) -> int:
-    """Rows the feature normalisation learns its mean and variance from: 2,000, or fewer when they would
-    take more than 256 MB (7x7x1280 MobileNetV2 features: 1,069)."""
-    row_bytes = 4 * int(np.prod(features.shape[1:]))
-    return max(1, min(2000, (256 << 20) // row_bytes))
-
-
 def target_stats(task: str, y: np.ndarray) -> tuple[float, float]:
     """(mean, std) of the training values for regression (std 1 when they are all equal); (0, 1) otherwise."""
     if task != "regression":
@@ -269,8 +229,8 @@ def train(config: TrainConfig) -> Path:
     with scope(strategy):  # variables made here are mirrored on every replica
         chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
                             feature_layer, n_out, config.task, head, target_stats(config.task, train_set[1]))
-        history = fit_suffix(keras, chain, chain.cut_after_frozen(chain.n_backbone), train_set, val_set, config,
-                             "head", config.lr, config.epochs, n_replicas=replicas(strategy))
+        history = fit_head(keras, chain, chain.cut_after_frozen(chain.n_backbone), train_set, val_set, config,
+                           n_replicas=replicas(strategy))
         if fine_tune:
             history += fit_suffix(keras, chain, chain.cut_after_frozen(config.freeze), train_set, val_set, config,
                                   "fine-tune", config.fine_tune_lr, config.fine_tune_epochs, config.freeze,
@@ -298,7 +258,7 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
         reject_class=REJECT_CLASS if REJECT_CLASS in class_names else None,
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
-                  "epochs": config.epochs, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
+                  "epochs": config.epochs, "passes": config.passes, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
                   "desk": config.desk, "add": list(config.add),
                   "distribute": config.distribute, "features_on_ray": config.features_on_ray,
                   "heldout": held_out_record(dataset, config), "csv": config.csv_columns,

@@ -135,14 +135,14 @@ def test_a_feature_file_reads_back_what_was_written_as_an_array_would():
 
 @pytest.mark.slow
 def test_a_folder_trains_with_its_features_on_disk(tmp_path, monkeypatch):
-    from edgetl import features
+    from edgetl import features, fitting
     from edgetl import train as training
     from edgetl.config import TrainConfig
     from edgetl.model import HeadConfig
 
     monkeypatch.setattr(features, "IN_MEMORY_LIMIT", 0)
     used = []
-    monkeypatch.setattr(training, "batches_from_disk", lambda *a, **k: used.append(a[1].shape) or
+    monkeypatch.setattr(fitting, "batches_from_disk", lambda *a, **k: used.append(a[1].shape) or
                         features.batches_from_disk(*a, **k))
     root = write_shapes(tmp_path / "shapes", per_class=20)
     path = training.train(TrainConfig(data=str(root), out=tmp_path / "run", weights="none", input_size=32,

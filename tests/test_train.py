@@ -144,6 +144,8 @@ def test_freeze_fine_tunes_the_top_of_the_backbone(shapes_folder, tmp_path):
     (["--backbone", "resnet"], "valid: vgg16"),
     (["--weights", "imagenett"], "valid: imagenet"),
     (["--input-size", "28"], "at least 32"),
+    (["--passes", "0"], "--passes 0: must be a whole number >= 1"),
+    (["--passes", "9"], "--passes 9: at most 4"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, args, message):
     result = run_cli("train", "--out", tmp_path / "run", *args, timeout=120)

@@ -1,0 +1,99 @@
+"""Fitting the trainable suffix on the frozen prefix's output, computed once (and for a few augmented copies).
+
+``fit_head`` can fit the head on several passes: the same training images with other random transforms, a
+head from fresh weights on each, and their weights averaged into the one linear head the model keeps. On
+``make bench``'s digits (``bench/head_spread.py --passes 2``) a single head's seed moves other writers' digits
+by 3 points; two passes averaged move them less and read them better, for twice the feature pass.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from edgetl.config import TrainConfig
+from edgetl.features import FeatureFile, batches_from_disk, extract
+from edgetl.model import Chain
+from edgetl.progress import epoch_callback
+
+PASS_SEED = 7919  # pass p augments copy c with seed + p * PASS_SEED + c: no two passes share a transform
+
+
+def fit_head(keras, chain: Chain, cut: int, train, val, config: TrainConfig, n_replicas: int = 1) -> list[dict]:
+    """Fit the head (the units from ``cut``, after the whole frozen backbone). With ``config.passes`` > 1, once
+    per pass, each from fresh weights (a clone of the chain's head), and the chain's head set to the average of
+    their weights: a linear head's average is its heads' average logits."""
+    if config.passes == 1:
+        return fit_suffix(keras, chain, cut, train, val, config, "head", config.lr, config.epochs,
+                          n_replicas=n_replicas)
+    (x_train, y_train), (x_val, y_val) = train, val
+    chain.set_trainable_from(cut)
+    prefix = chain.prefix(cut)
+    shape = prefix.output_shape[1:]
+    suffix = chain.suffix(cut, shape)
+    history, weights = [], []
+    for p in range(config.passes):
+        feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment},
+                        config.seed + p * PASS_SEED, config.features_on_ray)
+        if p == 0:  # every pass's head scales the features as the first's does: averaged weights, averaged logits
+            sample = norm_sample(feats["train"])
+        model = suffix if p == 0 else keras.models.clone_model(suffix)  # same layers, fresh weights
+        history += fit_on_features(keras, model, feats, y_train, y_val, config, f"head, pass {p + 1}", config.lr,
+                                   config.epochs, n_replicas, norm_on=sample)
+        weights.append(model.get_weights())
+        del feats  # a pass's features (or their file) go before the next pass's are made
+    suffix.set_weights([np.mean(values, axis=0) for values in zip(*weights)])
+    return history
+
+
+def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, stage: str, lr: float,
+               epochs: int, frozen: int | None = None, n_replicas: int = 1) -> list[dict]:
+    """Compute the prefix output once, then fit the layers after ``cut`` on it (but the first ``frozen``
+    backbone layers, and BatchNorm layers, which stay frozen in inference mode). With several replicas the
+    global batch is ``batch_size x n_replicas``."""
+    (x_train, y_train), (x_val, y_val) = train, val
+    chain.set_trainable_from(cut, frozen)
+    prefix = chain.prefix(cut)
+    feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
+                    config.features_on_ray)
+    suffix = chain.suffix(cut, prefix.output_shape[1:])
+    return fit_on_features(keras, suffix, feats, y_train, y_val, config, stage, lr, epochs, n_replicas)
+
+
+def fit_on_features(keras, suffix, feats: dict, y_train, y_val, config: TrainConfig, stage: str, lr: float,
+                    epochs: int, n_replicas: int = 1, norm_on: np.ndarray | None = None) -> list[dict]:
+    """Fit ``suffix`` on the prefix's output: ``feats["train"]`` (the training set, then its augmented copies)
+    and ``feats["val"]``; the history rows. A head's feature normalisation first learns its statistics from
+    ``norm_on`` (default: rows of ``feats["train"]``)."""
+    y_rep = np.tile(y_train, 1 + config.augment)
+    if suffix.layers[1].name == "feature_norm":  # stage 1: the head starts right at the backbone output
+        suffix.layers[1].adapt(norm_sample(feats["train"]) if norm_on is None else norm_on)
+    regression = config.task == "regression"
+    suffix.compile(optimizer=keras.optimizers.Adam(lr),
+                   loss="mse" if regression else "sparse_categorical_crossentropy",
+                   metrics=["mae" if regression else "accuracy"])
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=lr / 100),
+        epoch_callback(keras, stage, epochs),
+    ]
+    batch = config.batch_size * n_replicas
+    if isinstance(feats["train"], FeatureFile):  # features too large for memory: read from their file per batch
+        hist = suffix.fit(batches_from_disk(keras, feats["train"], y_rep, batch, True, config.seed),
+                          validation_data=batches_from_disk(keras, feats["val"], y_val, batch, False, config.seed),
+                          epochs=epochs, callbacks=callbacks, verbose=0)
+    else:
+        hist = suffix.fit(feats["train"], y_rep, validation_data=(feats["val"], y_val), epochs=epochs,
+                          batch_size=batch, shuffle=True, callbacks=callbacks, verbose=0)
+    rows = [dict(zip(hist.history, values)) for values in zip(*hist.history.values())]
+    return [{"stage": stage, "epoch": i + 1, **{k: float(v) for k, v in row.items()}} for i, row in enumerate(rows)]
+
+
+def norm_sample(features) -> np.ndarray:
+    """The rows of the training features a head's normalisation learns its mean and variance from."""
+    return np.array(features[:: max(1, len(features) // adapt_rows(features))])  # a copy: not a view of them all
+
+
+def adapt_rows(features) -> int:
+    """Rows the feature normalisation learns its mean and variance from: 2,000, or fewer when they would
+    take more than 256 MB (7x7x1280 MobileNetV2 features: 1,069)."""
+    row_bytes = 4 * int(np.prod(features.shape[1:]))
+    return max(1, min(2000, (256 << 20) // row_bytes))

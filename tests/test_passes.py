@@ -1,0 +1,51 @@
+"""``--passes N``: the linear head fitted on N passes of other augmented copies, its weights averaged."""
+import csv
+import json
+
+import numpy as np
+
+from conftest import run_cli
+
+
+def test_passes_average_the_heads_fitted_on_each_pass(shapes_folder, tmp_path, monkeypatch):
+    import edgetl.fitting as fitting
+    from edgetl.config import TrainConfig
+    from edgetl.model import HeadConfig
+    from edgetl.rundir import load_run
+    from edgetl.train import train
+
+    fitted = []  # each pass's head weights, as its fit left them
+    fit = fitting.fit_on_features
+
+    def recording(keras, suffix, *args, **kwargs):
+        history = fit(keras, suffix, *args, **kwargs)
+        fitted.append({layer.name: [w.copy() for w in layer.get_weights()] for layer in suffix.layers})
+        return history
+
+    monkeypatch.setattr(fitting, "fit_on_features", recording)
+    run = train(TrainConfig(data=str(shapes_folder), out=tmp_path / "two", weights="none", input_size=32,
+                            feature_layer="block2_pool", head=HeadConfig(units=0), epochs=2, augment=1, passes=2))
+    assert len(fitted) == 2
+    first, second = fitted
+    # both heads scale the features alike (so their averaged weights average their logits) ...
+    for a, b in zip(first["feature_norm"], second["feature_norm"]):
+        np.testing.assert_array_equal(a, b)
+    # ... and are two different fits (other augmented copies, other starting weights)
+    kernels = [first["probabilities"][0], second["probabilities"][0]]
+    assert np.abs(kernels[0] - kernels[1]).mean() > 0.1 * np.abs(kernels[0]).mean()
+    model, _ = load_run(run)
+    assert model.get_layer("flatten") is not None  # an 8x8 map: the chain flattens it, and so does the clone
+    kernel, bias = model.get_layer("probabilities").get_weights()
+    np.testing.assert_allclose(kernel, (kernels[0] + kernels[1]) / 2, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(bias, (first["probabilities"][1] + second["probabilities"][1]) / 2, atol=1e-7)
+    stages = [row["stage"] for row in csv.DictReader(open(run / "history.csv"))]
+    assert stages[0] == "head, pass 1" and stages[-1] == "head, pass 2" and stages == sorted(stages)
+    assert json.loads((run / "card.json").read_text())["training"]["passes"] == 2
+
+
+def test_passes_need_a_linear_head(shapes_folder, tmp_path):
+    result = run_cli("train", "--data", shapes_folder, "--out", tmp_path / "run", "--weights", "none",
+                     "--input-size", "32", "--units", "8", "--passes", "2", timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "--units 0" in result.stderr
+    assert not (tmp_path / "run").exists()
