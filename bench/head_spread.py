@@ -159,7 +159,8 @@ def main() -> None:
         rows.append(row)
         print(f"head {k}: " + "  ".join(f"{n} {row[n]:.2%}" for n in truth), flush=True)
     summary = {n: (float(np.mean([r[n] for r in rows])), float(np.std([r[n] for r in rows]))) for n in truth}
-    print(f"\n### head seeds on one feature pass ({machine()}; data seed {config.seed}; sets {args.set or 'none'}; passes {args.passes})\n")
+    print(f"\n### head seeds on one feature pass ({machine()}; data seed {config.seed}; "
+          f"sets {args.set or 'none'}; passes {args.passes})\n")
     print("| measure | " + " | ".join(f"head {r['head_seed']}" for r in rows) + " | mean ± sd |")
     print("|---|" + "---|" * (len(rows) + 1))
     for name, label in (("writers", f"writers TUNE (n={len(truth['writers'])})"),

@@ -64,7 +64,8 @@ def validate(config: TrainConfig, image_shape=None) -> None:
         whole("--augment", config.augment, 0, " (0: no augmented copies)")
         whole("--passes", config.passes, 1, " (1: one pass)")
         if config.passes > MAX_PASSES:
-            raise UserError(f"--passes {config.passes}: at most {MAX_PASSES} (each pass is another frozen-feature pass)")
+            raise UserError(f"--passes {config.passes}: at most {MAX_PASSES} (each pass is another "
+                            "frozen-feature pass)")
         whole("--units", config.head.units, 0, " (0: a linear head)")
         whole("--limit", config.limit, 1, " (leave it out to train on everything)")
         whole("--seed", config.seed, 0)
