@@ -39,11 +39,7 @@ def desk_crops(clips) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     from edgetl.runtime.digits import digit_candidates
-    from edgetl.runtime.pieces import intersection
-
-    def iou(a, b):
-        inter = intersection(a, b)
-        return inter / max(1, a[2] * a[3] + b[2] * b[3] - inter)
+    from edgetl.runtime.tracking import iou
 
     xs, ys = [], []
     for clip in clips:
@@ -95,7 +91,7 @@ def main() -> None:
     from edgetl.model import build_chain
     from edgetl.runtime.card import ModelCard
     from edgetl.runtime.stream import digit_probabilities
-    from edgetl.fitting import fit_on_features, norm_sample
+    from edgetl.fitting import PASS_SEED, fit_on_features, norm_sample
     from edgetl.train import extend_digits, split_data
 
     config = TrainConfig(data="mnist-5k", weights="hed-bsds500", seed=args.seed, **parse_sets(args.set))
@@ -126,9 +122,9 @@ def main() -> None:
                            reject_threshold=ModelCard.__dataclass_fields__["reject_threshold"].default)
     norm_on = norm_sample(feats["train"])  # both passes' heads scale features alike, as fit_head does
     second = None
-    if args.passes == 2:  # the same digits, other augmented copies (extract seeds copy c with seed + c)
+    if args.passes == 2:  # the same digits, the copies fit_head's second pass draws
         second = dict(feats, train=extract(prefix, {"train": train_set[0]}, {"train": config.augment},
-                                           config.seed + 7919)["train"])
+                                           config.seed + PASS_SEED)["train"])
 
     def fitted(k, features):
         keras.utils.set_random_seed(1000 * config.seed + k)

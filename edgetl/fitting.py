@@ -18,29 +18,27 @@ PASS_SEED = 7919  # pass p augments copy c with seed + p * PASS_SEED + c: no two
 
 
 def fit_head(keras, chain: Chain, cut: int, train, val, config: TrainConfig, n_replicas: int = 1) -> list[dict]:
-    """Fit the head (the units from ``cut``, after the whole frozen backbone). With ``config.passes`` > 1, once
-    per pass, each from fresh weights (a clone of the chain's head), and the chain's head set to the average of
-    their weights: a linear head's average is its heads' average logits."""
-    if config.passes == 1:
-        return fit_suffix(keras, chain, cut, train, val, config, "head", config.lr, config.epochs,
-                          n_replicas=n_replicas)
+    """Fit the head (the units from ``cut``, after the whole frozen backbone) on the prefix's output. With
+    ``config.passes`` > 1, once per pass, each from fresh weights (a clone of the chain's head) and scaling the
+    features as the first does, and the chain's head set to the average of their weights: a linear head's
+    average is its heads' average logits."""
     (x_train, y_train), (x_val, y_val) = train, val
     chain.set_trainable_from(cut)
     prefix = chain.prefix(cut)
-    shape = prefix.output_shape[1:]
-    suffix = chain.suffix(cut, shape)
-    history, weights = [], []
+    suffix = chain.suffix(cut, prefix.output_shape[1:])
+    history, weights, sample = [], [], None
     for p in range(config.passes):
         feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment},
                         config.seed + p * PASS_SEED, config.features_on_ray)
-        if p == 0:  # every pass's head scales the features as the first's does: averaged weights, averaged logits
-            sample = norm_sample(feats["train"])
+        sample = norm_sample(feats["train"]) if sample is None else sample
         model = suffix if p == 0 else keras.models.clone_model(suffix)  # same layers, fresh weights
-        history += fit_on_features(keras, model, feats, y_train, y_val, config, f"head, pass {p + 1}", config.lr,
-                                   config.epochs, n_replicas, norm_on=sample)
+        stage = "head" if config.passes == 1 else f"head, pass {p + 1}"
+        history += fit_on_features(keras, model, feats, y_train, y_val, config, stage, config.lr, config.epochs,
+                                   n_replicas, norm_on=sample)
         weights.append(model.get_weights())
         del feats  # a pass's features (or their file) go before the next pass's are made
-    suffix.set_weights([np.mean(values, axis=0) for values in zip(*weights)])
+    if len(weights) > 1:
+        suffix.set_weights([np.mean(values, axis=0) for values in zip(*weights)])
     return history
 
 

@@ -135,9 +135,9 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
 
                 frames.on_wait = waiting
             pacer = Pacer(frames.fps) if (window or live) and isinstance(frames, VideoSource) and not fast else None
-            # with a keeper every crop comes back (the window's k keeps them all); the margin picks the unsure
-            for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth,
-                                  1.0 if keeper else None):
+            # with a keeper and a window every crop comes back (k keeps them all); the margin picks the unsure
+            margin = (1.0 if window else uncertain_margin) if keeper else None
+            for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth, margin):
                 if pacer:
                     pacer.wait()
                 summary.add(result)
