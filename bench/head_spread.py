@@ -3,7 +3,7 @@
     python bench/head_spread.py                          # make bench's training, data seed 0, 4 head seeds
     python bench/head_spread.py --seed 1 --heads 6
     python bench/head_spread.py --set styles=0.5 --set augment=6   # a training variant, same measures
-    python bench/head_spread.py --passes 2               # + heads of a second pass averaged with the first's
+    python bench/head_spread.py --passes 4 --heads 3     # each head averaged over 1, 2, 3 and 4 passes
 
 One pass of ``edgetl train --data mnist-5k --weights hed-bsds500``'s training set (with its styled digits,
 "not a digit" crops and augmented copies) through the frozen backbone, then the head fitted ``--heads`` times
@@ -12,8 +12,9 @@ other writers' digits (bench/writers.py, TUNE half), mnist-5k's held-out test, a
 finder cuts from the desk tune clips (wide-200 / wide-201, matched to a written digit with IoU >= 0.6; render
 them with ``python bench/render_clips.py``). A variant beats the defaults only by more than this spread.
 
-``--passes 2``: a second pass over the same split with other augmented copies, its heads fitted from the same
-seeds, and each pair's weights averaged into one linear head, as ``edgetl train --passes 2`` does.
+``--passes N``: N - 1 more passes over the same split with other augmented copies (as ``edgetl train --passes N``
+draws them), each head seed fitted on every pass, and the weights of its heads on the first m passes averaged
+into one linear head as ``edgetl train --passes m`` does, read for every m from 1 to N.
 """
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="training seed: split, styled digits, augmented copies")
     parser.add_argument("--heads", type=int, default=4, help="head seeds fitted on the one feature pass")
-    parser.add_argument("--passes", type=int, choices=(1, 2), default=1, help="2: average with a second pass's heads")
+    parser.add_argument("--passes", type=int, choices=(1, 2, 3, 4), default=1,
+                        help="N: each head also averaged with its heads on up to N - 1 more passes")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a TrainConfig field")
     args = parser.parse_args()
     clips = [CLIPS / f"{name}.mp4" for name in DESK_CLIPS]
@@ -120,11 +122,9 @@ def main() -> None:
     reject = "not a digit" if "not a digit" in class_names else None
     card = SimpleNamespace(class_names=class_names, reject_class=reject,
                            reject_threshold=ModelCard.__dataclass_fields__["reject_threshold"].default)
-    norm_on = norm_sample(feats["train"])  # both passes' heads scale features alike, as fit_head does
-    second = None
-    if args.passes == 2:  # the same digits, the copies fit_head's second pass draws
-        second = dict(feats, train=extract(prefix, {"train": train_set[0]}, {"train": config.augment},
-                                           config.seed + PASS_SEED)["train"])
+    norm_on = norm_sample(feats["train"])  # every pass's heads scale features alike, as fit_head does
+    passes = [feats] + [dict(feats, train=extract(prefix, {"train": train_set[0]}, {"train": config.augment},
+                                                  config.seed + p * PASS_SEED)["train"]) for p in range(1, args.passes)]
 
     def fitted(k, features):
         keras.utils.set_random_seed(1000 * config.seed + k)
@@ -140,29 +140,27 @@ def main() -> None:
             out[name] = float((np.where(rejected, -1, digits.argmax(axis=1)) == y).mean())
         return out
 
-    rows = []
+    rows = []  # rows[k][m - 1]: head seed k averaged over the first m passes
     for k in range(args.heads):
-        suffix = fitted(k, feats)
-        row = {"head_seed": k, **scores(suffix)}
-        if second is not None:
-            other = fitted(k, second)
-            row["second"] = scores(other)
-            suffix.set_weights([(a + b) / 2 for a, b in zip(suffix.get_weights(), other.get_weights())])
-            row["single"] = {n: row[n] for n in truth}
-            row.update(scores(suffix))
-            print(f"head {k} single: " + "  ".join(f"{n} {row['single'][n]:.2%} / {row['second'][n]:.2%}"
-                                                   for n in truth), flush=True)
-        rows.append(row)
-        print(f"head {k}: " + "  ".join(f"{n} {row[n]:.2%}" for n in truth), flush=True)
-    summary = {n: (float(np.mean([r[n] for r in rows])), float(np.std([r[n] for r in rows]))) for n in truth}
-    print(f"\n### head seeds on one feature pass ({machine()}; data seed {config.seed}; "
-          f"sets {args.set or 'none'}; passes {args.passes})\n")
-    print("| measure | " + " | ".join(f"head {r['head_seed']}" for r in rows) + " | mean ± sd |")
-    print("|---|" + "---|" * (len(rows) + 1))
-    for name, label in (("writers", f"writers TUNE (n={len(truth['writers'])})"),
-                        ("test", f"mnist-5k test (n={len(truth['test'])})"), ("desk", f"desk crops (n={len(dy)})")):
-        print(f"| {label} | " + " | ".join(f"{r[name]:.2%}" for r in rows)
-              + f" | {summary[name][0]:.2%} ± {summary[name][1]:.2%} |")
+        suffix = fitted(k, passes[0])
+        heads = [suffix.get_weights()] + [fitted(k, features).get_weights() for features in passes[1:]]
+        rows.append([])
+        for m in range(1, args.passes + 1):
+            suffix.set_weights([np.mean(values, axis=0) for values in zip(*heads[:m])])
+            rows[k].append(scores(suffix))
+            print(f"head {k}, {m} pass(es): " + "  ".join(f"{n} {rows[k][-1][n]:.2%}" for n in truth), flush=True)
+    print(f"\n### head seeds on one feature pass ({machine()}; data seed {config.seed}; sets {args.set or 'none'})\n")
+    print("| passes | measure | " + " | ".join(f"head {k}" for k in range(args.heads)) + " | mean ± sd |")
+    print("|---|---|" + "---|" * (args.heads + 1))
+    summary = []
+    for m in range(args.passes):
+        summary.append({n: (float(np.mean([r[m][n] for r in rows])), float(np.std([r[m][n] for r in rows])))
+                        for n in truth})
+        for name, label in (("writers", f"writers TUNE (n={len(truth['writers'])})"),
+                            ("test", f"mnist-5k test (n={len(truth['test'])})"),
+                            ("desk", f"desk crops (n={len(dy)})")):
+            print(f"| {m + 1} | {label} | " + " | ".join(f"{r[m][name]:.2%}" for r in rows)
+                  + f" | {summary[m][name][0]:.2%} ± {summary[m][name][1]:.2%} |")
     save(f"head_spread-seed{config.seed}-passes{args.passes}", {"sets": args.set, "rows": rows, "summary": summary})
 
 

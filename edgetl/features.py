@@ -74,20 +74,24 @@ def allocate(shape: tuple[int, ...]) -> np.ndarray | FeatureFile:
 
 
 def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: int,
-            ray_address: str | None = None) -> dict[str, np.ndarray]:
+            ray_address: str | None = None, redraw: dict | None = None) -> dict[str, np.ndarray]:
     """{name: features}; ``augment[name]`` extra randomly transformed copies of that set are appended.
-    ``ray_address``: computed by Ray actors instead (edgetl/features_ray.py), same features."""
+    ``ray_address``: computed by Ray actors instead (edgetl/features_ray.py), same features.
+    ``redraw``: the features of the same sets from an earlier call; only their augmented copies are computed
+    again (from ``seed``), over the old ones, and the images' own rows are kept as they are."""
     feature_shape = tuple(prefix.output_shape[1:])
-    totals = {name: len(x) * (1 + augment.get(name, 0)) for name, x in sets.items()}
-    out = {name: allocate((n,) + feature_shape) for name, n in totals.items()}
+    first = 0 if redraw is None else 1
+    totals = {name: len(x) * (1 + augment.get(name, 0) - first) for name, x in sets.items()}
+    out = redraw if redraw is not None else \
+        {name: allocate((len(x) * (1 + augment.get(name, 0)),) + feature_shape) for name, x in sets.items()}
     with progress() as bar:
         task = bar.add_task("frozen features", total=sum(totals.values()), info=f"-> {feature_shape}")
         if ray_address is not None:
             from edgetl.features_ray import extract_on_ray
 
-            return extract_on_ray(prefix, sets, augment, seed, ray_address, out, bar, task)
+            return extract_on_ray(prefix, sets, augment, seed, ray_address, out, bar, task, first)
         for name, x in sets.items():
-            for copy in range(1 + augment.get(name, 0)):
+            for copy in range(first, 1 + augment.get(name, 0)):
                 base = copy * len(x)
                 for i, batch in prepared_batches(x, seed + copy if copy else None):
                     out[name][base + i:base + i + len(batch)] = predict_on_batch(prefix, batch)

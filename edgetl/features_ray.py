@@ -56,8 +56,9 @@ def prefix_bytes(prefix) -> bytes:
 
 
 def extract_on_ray(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: int, address: str,
-                   out: dict[str, np.ndarray], bar=None, task=None) -> dict[str, np.ndarray]:
-    """Fill ``out`` (allocated by features.extract) with the prefix's features, computed by Ray actors."""
+                   out: dict[str, np.ndarray], bar=None, task=None, first: int = 0) -> dict[str, np.ndarray]:
+    """Fill ``out`` (allocated by features.extract) with the prefix's features, computed by Ray actors, from
+    copy ``first`` on (1: the augmented copies only)."""
     ray = import_ray(OPTION)
     started_here = start(ray, address, OPTION)
     try:
@@ -70,7 +71,7 @@ def extract_on_ray(prefix, sets: dict[str, np.ndarray], augment: dict[str, int],
         ray.data.DataContext.get_current().execution_options.preserve_order = True
         model_ref = ray.put(prefix_bytes(prefix))
         for name, x in sets.items():
-            for copy in range(1 + augment.get(name, 0)):
+            for copy in range(first, 1 + augment.get(name, 0)):
                 # one generator per copy, carried from window to window: the same copy as in-process
                 rng = np.random.default_rng(seed + copy) if copy else None
                 at, window = copy * len(x), window_size(x.shape[1:])

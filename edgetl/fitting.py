@@ -2,8 +2,10 @@
 
 ``fit_head`` can fit the head on several passes: the same training images with other random transforms, a
 head from fresh weights on each, and their weights averaged into the one linear head the model keeps. On
-``make bench``'s digits (``bench/head_spread.py --passes 2``) a single head's seed moves other writers' digits
-by 3 points; two passes averaged move them less and read them better, for twice the feature pass.
+``make bench``'s digits (``bench/head_spread.py --passes 4``) a single head's seed moves other writers' digits
+by 3 points; heads averaged over two passes read them 1.4 points better with a third of the spread (four
+passes: 2 points, a fifth of it), which makes two passes a digit reader's default (``config.DIGIT_PASSES``). A
+later pass computes only the augmented copies again; the images' own rows and the validation rows are kept.
 """
 from __future__ import annotations
 
@@ -26,17 +28,20 @@ def fit_head(keras, chain: Chain, cut: int, train, val, config: TrainConfig, n_r
     chain.set_trainable_from(cut)
     prefix = chain.prefix(cut)
     suffix = chain.suffix(cut, prefix.output_shape[1:])
-    history, weights, sample = [], [], None
+    history, weights, sample, feats = [], [], None, None
     for p in range(config.passes):
-        feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment},
-                        config.seed + p * PASS_SEED, config.features_on_ray)
+        if feats is None:
+            feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
+                            config.features_on_ray)
+        else:  # the same images and validation rows: only the augmented copies are drawn again, in place
+            extract(prefix, {"train": x_train}, {"train": config.augment}, config.seed + p * PASS_SEED,
+                    config.features_on_ray, redraw=feats)
         sample = norm_sample(feats["train"]) if sample is None else sample
         model = suffix if p == 0 else keras.models.clone_model(suffix)  # same layers, fresh weights
         stage = "head" if config.passes == 1 else f"head, pass {p + 1}"
         history += fit_on_features(keras, model, feats, y_train, y_val, config, stage, config.lr, config.epochs,
                                    n_replicas, norm_on=sample)
         weights.append(model.get_weights())
-        del feats  # a pass's features (or their file) go before the next pass's are made
     if len(weights) > 1:
         suffix.set_weights([np.mean(values, axis=0) for values in zip(*weights)])
     return history

@@ -18,7 +18,7 @@ from edgetl import __version__
 from edgetl._deps import import_keras
 from edgetl.backbones import check_weights, get_backbone
 
-from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_units
+from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_passes, resolve_units
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.additions import check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
@@ -63,7 +63,7 @@ def validate(config: TrainConfig, image_shape=None) -> None:
         whole("--batch-size", config.batch_size, 1)
         whole("--augment", config.augment, 0, " (0: no augmented copies)")
         whole("--passes", config.passes, 1, " (1: one pass)")
-        if config.passes > MAX_PASSES:
+        if config.passes is not None and config.passes > MAX_PASSES:
             raise UserError(f"--passes {config.passes}: at most {MAX_PASSES} (each pass is another "
                             "frozen-feature pass)")
         whole("--units", config.head.units, 0, " (0: a linear head)")
@@ -109,7 +109,7 @@ def validate(config: TrainConfig, image_shape=None) -> None:
     if feature_layer is None and (config.input_size is not None or image_shape is not None):
         size = config.input_size if image_shape is None else resolve_input_size(config, image_shape)
         feature_layer = resolve_feature_layer(config, size)
-    if image_shape is not None and config.passes > 1:
+    if image_shape is not None and config.passes is not None and config.passes > 1:
         units = resolve_units(config, resolve_input_size(config, image_shape))
         if units:
             raise UserError(f"--passes {config.passes}: averages linear heads, and this head has {units} units; "
@@ -227,6 +227,7 @@ def train(config: TrainConfig) -> Path:
     n_out = 1 if config.task == "regression" else len(class_names)
     head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
                                pool=config.head.pool or backbone.head_pool)
+    config = dataclasses.replace(config, passes=resolve_passes(config, dataset.digits, head.units))
     with scope(strategy):  # variables made here are mirrored on every replica
         chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
                             feature_layer, n_out, config.task, head, target_stats(config.task, train_set[1]))

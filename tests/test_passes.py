@@ -49,3 +49,24 @@ def test_passes_need_a_linear_head(shapes_folder, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "--units 0" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_digit_reader_is_fitted_on_several_passes_unless_told(tmp_path):
+    """Digit data with a linear head and augmented copies: DIGIT_PASSES by default (bench/README.md); a head
+    with units, no copies to redraw, other data or an explicit --passes: as asked, or one."""
+    from edgetl.config import DIGIT_PASSES, TrainConfig, resolve_passes
+    from edgetl.model import HeadConfig
+    from edgetl.train import train
+
+    run = train(TrainConfig(data="mnist-5k", out=tmp_path / "digits", weights="none", input_size=32,
+                            feature_layer="block1_pool", head=HeadConfig(units=0), epochs=1, augment=1, limit=100))
+    stages = {row["stage"] for row in csv.DictReader(open(run / "history.csv"))}
+    assert DIGIT_PASSES > 1 and stages == {f"head, pass {p}" for p in range(1, DIGIT_PASSES + 1)}
+    assert json.loads((run / "card.json").read_text())["training"]["passes"] == DIGIT_PASSES
+    digits = TrainConfig(augment=3)
+    assert resolve_passes(digits, digits=True, units=0) == DIGIT_PASSES
+    assert resolve_passes(digits, digits=False, units=0) == 1
+    assert resolve_passes(digits, digits=True, units=256) == 1
+    assert resolve_passes(TrainConfig(augment=0), digits=True, units=0) == 1
+    assert resolve_passes(TrainConfig(task="regression"), digits=True, units=0) == 1
+    assert resolve_passes(TrainConfig(passes=2), digits=True, units=0) == 2

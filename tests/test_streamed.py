@@ -48,6 +48,30 @@ def test_augmented_features_are_made_a_batch_at_a_time_and_match_the_whole_copy(
     assert not np.array_equal(out[20:40], out[:20])  # the copies really are augmented
 
 
+def test_a_redraw_computes_only_the_augmented_copies_again(tmp_path, monkeypatch):
+    """``--passes``: a later pass draws new augmented copies over the last pass's; the images' own rows and
+    the validation rows are the same, so they are kept, not computed again."""
+    from edgetl import features
+    from edgetl._deps import import_keras
+    from edgetl.augment import augmented_copy
+
+    keras = import_keras()
+    x, _ = load_dataset(str(write_shapes(tmp_path / "shapes", per_class=10)), image_size=16).split("train")
+    whole = x.decode(x.paths)
+    prefix = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Rescaling(1.0)])
+    feats = features.extract(prefix, {"train": x, "val": whole[:5]}, {"train": 2}, seed=7)
+    computed = []
+    real = features.predict_on_batch
+    monkeypatch.setattr(features, "predict_on_batch", lambda model, batch: computed.append(len(batch)) or
+                        real(model, batch))
+    again = features.extract(prefix, {"train": x}, {"train": 2}, seed=50, redraw=feats)
+    assert again is feats and sum(computed) == 40  # two copies of 20 images, nothing else
+    assert np.array_equal(feats["train"][:20], whole.astype(np.float32))
+    assert np.array_equal(feats["train"][20:40], augmented_copy(whole, 51).astype(np.float32))
+    assert np.array_equal(feats["train"][40:], augmented_copy(whole, 52).astype(np.float32))
+    assert np.array_equal(feats["val"], whole[:5].astype(np.float32))
+
+
 def in_memory(dataset: Dataset) -> Dataset:
     splits = {name: (np.asarray(x), y) for name, (x, y) in dataset.splits.items()}
     return Dataset(dataset.name, splits, dataset.class_names, dataset.color_order, dataset.digits, dataset.skipped)
