@@ -16,7 +16,7 @@ SMALL_INPUT_FEATURES = "block3_pool"
 SMALL_INPUT_UNITS = 0  # linear head: a dense layer on 9,216 features only overfits 4,000 digits
 LARGE_INPUT_UNITS = 256
 LARGE_INPUT_FEATURES = "block5_pool"
-DIGIT_PASSES = 2  # bench/README.md, "Passes by default": other writers' digits read better; 4 better still but
+DIGIT_PASSES = 2  # bench/README.md, "Two passes by default": other writers' digits read better; 4 better still but
 # trains past the 5-minute target on 2 cores
 
 
