@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CLIPS, machine, save  # noqa: E402
 from writers import writer_digits  # noqa: E402
+from edgetl.config import MAX_PASSES  # noqa: E402
 
 DESK_CLIPS = ("wide-200", "wide-201")  # tune clips only: the report clips stay unread
 MATCH_IOU = 0.6
@@ -77,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="training seed: split, styled digits, augmented copies")
     parser.add_argument("--heads", type=int, default=4, help="head seeds fitted on the one feature pass")
-    parser.add_argument("--passes", type=int, choices=(1, 2, 3, 4), default=1,
+    parser.add_argument("--passes", type=int, choices=range(1, MAX_PASSES + 1), default=1,
                         help="N: each head also averaged with its heads on up to N - 1 more passes")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a TrainConfig field")
     args = parser.parse_args()
@@ -123,8 +124,11 @@ def main() -> None:
     card = SimpleNamespace(class_names=class_names, reject_class=reject,
                            reject_threshold=ModelCard.__dataclass_fields__["reject_threshold"].default)
     norm_on = norm_sample(feats["train"])  # every pass's heads scale features alike, as fit_head does
-    passes = [feats] + [dict(feats, train=extract(prefix, {"train": train_set[0]}, {"train": config.augment},
-                                                  config.seed + p * PASS_SEED)["train"]) for p in range(1, args.passes)]
+    passes = [feats]  # later passes: the images' own rows kept, only the augmented copies drawn again
+    for p in range(1, args.passes):
+        redrawn = extract(prefix, {"train": train_set[0]}, {"train": config.augment}, config.seed + p * PASS_SEED,
+                          redraw={"train": np.array(feats["train"])})
+        passes.append(dict(feats, train=redrawn["train"]))
 
     def fitted(k, features):
         keras.utils.set_random_seed(1000 * config.seed + k)

@@ -28,15 +28,14 @@ def fit_head(keras, chain: Chain, cut: int, train, val, config: TrainConfig, n_r
     chain.set_trainable_from(cut)
     prefix = chain.prefix(cut)
     suffix = chain.suffix(cut, prefix.output_shape[1:])
-    history, weights, sample, feats = [], [], None, None
+    feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
+                    config.features_on_ray)
+    sample = norm_sample(feats["train"])
+    history, weights = [], []
     for p in range(config.passes):
-        if feats is None:
-            feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
-                            config.features_on_ray)
-        else:  # the same images and validation rows: only the augmented copies are drawn again, in place
+        if p:  # the same images and validation rows: only the augmented copies are drawn again, in place
             extract(prefix, {"train": x_train}, {"train": config.augment}, config.seed + p * PASS_SEED,
                     config.features_on_ray, redraw=feats)
-        sample = norm_sample(feats["train"]) if sample is None else sample
         model = suffix if p == 0 else keras.models.clone_model(suffix)  # same layers, fresh weights
         stage = "head" if config.passes == 1 else f"head, pass {p + 1}"
         history += fit_on_features(keras, model, feats, y_train, y_val, config, stage, config.lr, config.epochs,

@@ -6,19 +6,19 @@ shared, so the saved model is one whole Keras model from uint8 pixels to predict
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
 
-import dataclasses
-
 from edgetl import __version__
 from edgetl._deps import import_keras
 from edgetl.backbones import check_weights, get_backbone
 
-from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_passes, resolve_units
+from edgetl.config import (MAX_PASSES, TrainConfig, resolve_feature_layer, resolve_input_size, resolve_passes,
+                           resolve_units)
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.additions import check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
@@ -33,7 +33,6 @@ from edgetl.runtime.errors import UserError
 from edgetl.runtime.metrics import report
 
 log = logging.getLogger(__name__)
-MAX_PASSES = 4
 
 
 def validate(config: TrainConfig, image_shape=None) -> None:
