@@ -30,6 +30,8 @@ class DigitFinderConfig:
     line_length: float = 0.25  # strokes longer than this fraction of the frame width are ruled lines
     bar_aspect: float = 1.4  # a 5 with a long bar joined to it may be this wide (width / height)
     split_aspect: float = 1.05  # wider than this (width / height): maybe touching digits, cut at a clear valley
+    one_split_aspect: float = 0.9  # ... from this width, cut only where a piece is as thin as a 1 (thin): a 1 that
+    # touches its neighbour makes a blob no wider than one digit
     strong_floor: float = 55.0  # ink contrast (fraction of the paper's brightness x 255) a stroke must reach
     strong_mads: float = 10.0
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop

@@ -124,6 +124,10 @@ def attach_bars(boxes: list[list[int]], config: DigitFinderConfig) -> tuple[list
     return boxes, joined
 
 
+ONE_BESIDE_HEIGHT = 0.75  # a_one_beside_a_digit: each piece at least this share of the blob's height
+ONE_BESIDE_WIDTH = 0.5  # ... and one of them narrower than this (width / height): a 1, its foot or flag cut with it
+
+
 def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) -> list[list[int]]:
     """Cut a blob too wide for one digit where its ink is thinnest: digits written close together touch.
 
@@ -132,8 +136,25 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
     """
     x, y, w, h = box
     pieces = min(6, max(2, int(round(w / (0.7 * h)))))
-    if w <= config.split_aspect * h or h < 4:
+    if w <= config.one_split_aspect * h or h < 4:
         return [box]
+    if w <= config.split_aspect * h:  # one digit wide: two only if one of them is a 1
+        out = split_touching_at(box, mask, pieces)
+        return out if a_one_beside_a_digit(out, h) else [box]
+    return split_touching_at(box, mask, pieces)
+
+
+def a_one_beside_a_digit(pieces: list[list[int]], h: int) -> bool:
+    """Two pieces, both about as tall as the blob, one as narrow as a 1: a cut blob no wider than one digit is
+    two only then. A single digit cut at a valley leaves a short piece (the end of a 5's or a 7's bar, a 4's
+    stroke, half a 0)."""
+    return (len(pieces) == 2 and all(p[3] >= ONE_BESIDE_HEIGHT * h for p in pieces)
+            and min(p[2] / p[3] for p in pieces) < ONE_BESIDE_WIDTH)
+
+
+def split_touching_at(box: list[int], mask: np.ndarray, pieces: int) -> list[list[int]]:
+    """split_touching's cut: at the bridges between pieces, or at the clearest valleys of the column ink."""
+    x, y, w, h = box
     apart = split_at_bridges(box, mask)
     if len(apart) > 1:
         return apart

@@ -50,14 +50,18 @@ class ReadingCache:
         self.reused = 0
         self.read = 0
 
-    def predict(self, model, boxes: list, batch: np.ndarray) -> np.ndarray:
+    def predict(self, model, boxes: list, batch: np.ndarray, read_always: int = 0) -> np.ndarray:
+        """The last ``read_always`` rows are read every frame and never reused: a cut blob's whole crop, whose
+        reading decides against WHOLE_SCORE (stream.py), a threshold inside what ``sure`` calls sure."""
         self.frame += 1
-        readings = [self.match(box, crop) for box, crop in zip(boxes, batch)]
+        reusable = len(boxes) - read_always
+        readings = [self.match(box, crop) if i < reusable else None
+                    for i, (box, crop) in enumerate(zip(boxes, batch))]
         missed = [i for i, reading in enumerate(readings) if reading is None]
         if missed:
             fresh = model.predict_batch(batch[missed])
             for i, output, sure in zip(missed, fresh, self.sure(fresh)):
-                readings[i] = self.new_reading(boxes[i], batch[i], output, sure)
+                readings[i] = self.new_reading(boxes[i], batch[i], output, bool(sure) and i < reusable)
         self.readings = readings
         self.read += len(missed)
         self.reused += len(boxes) - len(missed)

@@ -134,7 +134,7 @@ def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score
     if not len(batch):
         outputs = np.zeros((0, len(model.card.class_names)))
     elif cache is not None and digits:
-        outputs = cache.predict(model, boxes + [whole for whole, _ in splits], batch)
+        outputs = cache.predict(model, boxes + [whole for whole, _ in splits], batch, read_always=len(splits))
     else:
         outputs = model.predict_batch(batch)
     t2 = time.perf_counter()

@@ -42,6 +42,21 @@ def pieces_and_whole(whole_reading: np.ndarray):
     return read_whole_or_pieces(CARD, boxes, batch, outputs, splits)
 
 
+def test_a_one_whose_foot_runs_into_the_next_digit_is_cut_from_it():
+    """A 1 is so narrow that a 1 touching its neighbour makes a blob no wider than one digit (here 0.99 as wide
+    as tall; tune-101's 1 written into a 3 read as one 3 in 10 frames). Cut at the foot, both pieces are offered
+    and the whole beside them; before, only blobs over 1.05 were cut."""
+    frame = np.full((240, 480, 3), 235, np.uint8)
+    ink = (30, 30, 30)
+    cv2.line(frame, (100, 90), (100, 170), ink, 6, cv2.LINE_AA)
+    cv2.line(frame, (92, 170), (152, 170), ink, 6, cv2.LINE_AA)  # the foot, on to the bottom of the 3
+    cv2.ellipse(frame, (152, 110), (17, 20), 0, -160, 90, ink, 6, cv2.LINE_AA)  # a 3: two bowls open to the left
+    cv2.ellipse(frame, (152, 150), (19, 20), 0, -90, 160, ink, 6, cv2.LINE_AA)
+    boxes, _, splits = digit_candidates(frame)
+    assert boxes == [[89, 87, 25, 87], [114, 87, 61, 87]], boxes
+    assert [(whole, pieces) for whole, _, pieces in splits] == [([89, 87, 86, 87], [0, 1])]
+
+
 def test_the_whole_replaces_its_pieces_when_it_reads_as_one_digit_surely():
     boxes, batch, outputs = pieces_and_whole(reading(4, WHOLE_SCORE + 0.01))
     assert boxes == [[10, 10, 20, 40], [40, 10, 58, 40]]

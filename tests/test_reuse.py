@@ -95,6 +95,19 @@ def test_an_unsure_reading_is_never_reused():
     assert model.batches == [2, 1, 1, 1, 1]  # the dim crop every frame, the bright one once
 
 
+
+def test_a_cut_blobs_whole_crop_is_read_every_frame_though_sure():
+    """The whole crop after the pieces (read_always) decides against WHOLE_SCORE, a threshold inside what the
+    cache calls sure: reused, a whole read just over it stays whole while a fresh read would fall under it (with
+    more blobs cut, the seed-7 desk clip of tests/test_desk_reading.py had frames where smoothing alone changed
+    the detections)."""
+    model, cache = CountingModel(), ReadingCache(ALL_SURE)
+    piece, whole = digit(1), digit(2)
+    for _ in range(4):
+        cache.predict(model, [[0, 0, 20, 40], [0, 0, 40, 40]], np.stack([piece, whole]), read_always=1)
+    assert model.batches == [2, 1, 1, 1]  # the piece once, the whole every frame
+    assert cache.read == 5 and cache.reused == 3
+
 CARD = SimpleNamespace(class_names=[str(d) for d in range(10)] + ["not a digit"], reject_class="not a digit",
                        reject_threshold=0.99)
 
