@@ -25,13 +25,15 @@ class DigitFinderConfig:
     min_aspect_at_edge: float = 0.25  # a thin piece the frame cuts off is a margin line or half a digit, not a 1
     thin: float = 0.35  # width / height below which a piece may be a 1 or a piece of a printed line
     max_aspect: float = 1.8
+    wide_aspect: float = 2.1  # ... or this wide with no printed line within line_clearance px: a 5 with a long bar,
+    line_clearance: int = 5  # a 2 with a long base (by a line, a ruled line meeting another leaves pieces as wide)
     min_fill: float = 0.03  # ink pixels / box area (a fine pen's digit held close: 2-px strokes in a 150-px box fill 0.04)
     max_fill: float = 1.0
     line_length: float = 0.25  # strokes longer than this fraction of the frame width are ruled lines
     bar_aspect: float = 1.4  # a 5 with a long bar joined to it may be this wide (width / height)
     split_aspect: float = 1.05  # wider than this (width / height): maybe touching digits, cut at a clear valley
-    one_split_aspect: float = 0.9  # ... from this width, cut only where a piece is as thin as a 1 (thin): a 1 that
-    # touches its neighbour makes a blob no wider than one digit
+    one_split_aspect: float = 0.9  # ... from this width, cut only into a 1 beside a digit (pieces.a_one_beside_a_digit):
+    # a 1 that touches its neighbour makes a blob no wider than one digit
     strong_floor: float = 55.0  # ink contrast (fraction of the paper's brightness x 255) a stroke must reach
     strong_mads: float = 10.0
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
@@ -183,8 +185,8 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
     joined, with_bar = attach_bars(join_fragments(merge_stacked(raw, lines)), config)
     for blob in joined:
         pieces = [blob] if tuple(blob) in with_bar else split_touching(blob, mask, config)
-        kept = [piece for piece in pieces if looks_like_a_digit(piece, ink, mask, config)]
-        whole = len(pieces) > 1 and looks_like_a_digit(blob, ink, mask, config)
+        kept = [piece for piece in pieces if looks_like_a_digit(piece, ink, mask, config, lines)]
+        whole = len(pieces) > 1 and looks_like_a_digit(blob, ink, mask, config, lines)
         if whole and not kept:  # no piece of the cut is a digit: the blob is one wide digit, not touching ones
             boxes.append(blob)
             continue
@@ -194,18 +196,29 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
     return boxes, ink, mask, splits
 
 
-def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig) -> bool:
-    """A box of digit height, shape and ink fill, and not the end of a printed line."""
+def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig,
+                       lines: np.ndarray | None = None) -> bool:
+    """A box of digit height, shape and ink fill, and not the end of a printed line. ``lines``: the printed
+    lines found; a box wider than max_aspect counts only with none of them near it."""
     x, y, w, h = box
     fh, fw = ink.shape[:2]
     fill = cv2.countNonZero(mask[y:y + h, x:x + w]) / float(w * h)
     at_edge = x == 0 or y == 0 or x + w == fw or y + h == fh
     # a thin upright piece running off the frame is the end of a printed line (a margin), not a 1
     min_aspect = config.min_aspect_at_edge if at_edge else config.min_aspect
+    wide_ok = w > config.max_aspect * h and lines is not None and clear_of_lines(box, lines, config)
+    max_aspect = config.wide_aspect if wide_ok else config.max_aspect
     return bool(config.min_height * fh <= h <= config.max_height * fh
-                and min_aspect <= w / h <= config.max_aspect
+                and min_aspect <= w / h <= max_aspect
                 and config.min_fill <= fill <= config.max_fill
                 and not (w < config.thin * h and continues_beyond(ink, [x, y, w, h])))
+
+
+def clear_of_lines(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:
+    """No printed line within ``config.line_clearance`` px of the box."""
+    x, y, w, h = box
+    c = config.line_clearance
+    return not lines[max(0, y - c):y + h + c, max(0, x - c):x + w + c].any()
 
 
 def continues_beyond(ink: np.ndarray, box) -> bool:
