@@ -18,7 +18,9 @@ from edgetl.progress import epoch_callback
 
 # Training steps per call into TensorFlow: a linear head's step is a few small matrix products, and Keras's work
 # around each call was most of its time. 64 steps a call fit make bench's head 1.5x faster (2.3-2.4 -> 1.4-1.7 s an
-# epoch of 20,160 rows on 2 cores) with bit-identical weights (the same seeds, 1 or 64 steps a call).
+# epoch of 20,160 rows on 2 cores) with bit-identical weights (the same seeds, 1 or 64 steps a call). Not under
+# MirroredStrategy: Keras 3.15's multi-step loop over a distributed iterator fails there ("You must feed a value
+# for placeholder tensor"), so several replicas keep one step a call.
 STEPS_PER_CALL = 64
 PASS_SEED = 7919  # pass p augments copy c with seed + p * PASS_SEED + c: no two passes share a transform
 
@@ -75,7 +77,8 @@ def fit_on_features(keras, suffix, feats: dict, y_train, y_val, config: TrainCon
     regression = config.task == "regression"
     suffix.compile(optimizer=keras.optimizers.Adam(lr),
                    loss="mse" if regression else "sparse_categorical_crossentropy",
-                   metrics=["mae" if regression else "accuracy"], steps_per_execution=STEPS_PER_CALL)
+                   metrics=["mae" if regression else "accuracy"],
+                   steps_per_execution=STEPS_PER_CALL if n_replicas == 1 else 1)
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=lr / 100),
