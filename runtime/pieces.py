@@ -132,7 +132,8 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
     """Cut a blob too wide for one digit where its ink is thinnest: digits written close together touch.
 
     Cuts only where a clear valley exists (a column with at most half the typical ink), so a
-    wide single digit (a flat 5, a long-barred 7) stays whole.
+    wide single digit (a flat 5, a long-barred 7) stays whole. A blob no wider than one digit (from
+    ``one_split_aspect``) is cut only into a 1 and the digit it runs into.
     """
     x, y, w, h = box
     pieces = min(6, max(2, int(round(w / (0.7 * h)))))
