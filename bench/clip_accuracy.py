@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from _common import machine, table
-from clips import render_clip, score_clip
+from clips import error_kinds, render_clip, score_clip
 from edgetl.data import load_dataset
 from edgetl.runtime.app import run
 from edgetl.runtime.model import Model
@@ -45,7 +45,9 @@ def main() -> None:
         summary = run(model, str(args.clip), show=False, jsonl=jsonl, save=args.save, smooth=not args.no_smooth,
                       min_score=args.min_score)
         records = [json.loads(line) for line in jsonl.open()]
-    scores = score_clip(json.loads(args.clip.with_suffix(".json").read_text()), records)
+    truth = json.loads(args.clip.with_suffix(".json").read_text())
+    scores, kinds = score_clip(truth, records), error_kinds(truth, records)
+    share = lambda kind: f"{kinds[kind] / max(1, scores['digits']):.2%}"  # noqa: E731
     read = " ".join("".join(d["label"] for d in r["detections"]) or "-" for r in records[::10][:12])
     rows = [
         ("machine", machine()),
@@ -56,6 +58,10 @@ def main() -> None:
         ("frames read exactly", f"{scores['frames_exact']:.2%}"),
         ("empty frames (nothing written)", f"{scores['empty_frames']}"),
         ("false detections on empty frames", f"{scores['false_on_empty']}"),
+        ("digits misread: well boxed / cut or merged", f"{share('misread_boxed')} / {share('misread_cut')}"),
+        ("digits not found", share("missed")),
+        ("false detections on written pages: a piece of a digit / elsewhere",
+         f"{kinds['false_part']} / {kinds['false_clutter']}"),
         ("FPS (decode + find + classify" + (" + draw + encode)" if args.save else ")"), f"{summary['fps']:.0f}"),
         ("latency p50 / p95 (find + classify)", f"{summary['latency_p50_ms']:.2f} / {summary['latency_p95_ms']:.2f} ms"),
         ("digits read, every 10th frame", read),

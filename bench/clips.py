@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from edgetl.desk import overlap
+from edgetl.runtime.pieces import intersection
 from edgetl.runtime._io import atomic_path, atomic_write_text
 
 W, H = 640, 480
@@ -137,3 +138,39 @@ def score_clip(truth: list[dict], records: list[dict]) -> dict:
     return {"frames": n, "digits": digits, "digit_accuracy": right / max(1, digits),
             "detection_precision": correct / max(1, detections), "frames_exact": exact / max(1, n),
             "empty_frames": empty, "false_on_empty": false_on_empty}
+
+
+WELL_BOXED = 0.6  # error_kinds: a misread digit whose detection has at least this IoU with it was boxed well
+PART_OF_DIGIT = 0.3  # ... a detection left over that covers this much of a written digit (or it of the detection)
+
+
+def iou(a, b) -> float:
+    shared = intersection(a, b)
+    return shared / max(1, a[2] * a[3] + b[2] * b[3] - shared)
+
+
+def error_kinds(truth: list[dict], records: list[dict]) -> dict:
+    """What went wrong, matched as score_clip matches: each written digit is read right, misread with a box on it
+    (``misread_boxed``: IoU >= WELL_BOXED, the classifier's error), misread with a box that is a piece of it or
+    spans more (``misread_cut``: the finder's), or ``missed``; each detection left over is ``false_on_empty``
+    (a page with nothing written), ``false_part`` (on a piece of a written digit) or ``false_clutter``."""
+    kinds = dict.fromkeys(("right", "misread_boxed", "misread_cut", "missed",
+                           "false_on_empty", "false_part", "false_clutter"), 0)
+    for frame_truth, record in zip(truth, records):
+        dets, used = record["detections"], set()
+        for box, label in zip(frame_truth["boxes"], frame_truth["labels"]):
+            match = max(((overlap(box, d["box"]), i) for i, d in enumerate(dets) if i not in used), default=(0, -1))
+            if match[0] < 0.5:
+                kinds["missed"] += 1
+                continue
+            used.add(match[1])
+            found = dets[match[1]]
+            kinds["right" if found["label"] == str(label) else
+                  "misread_boxed" if iou(box, found["box"]) >= WELL_BOXED else "misread_cut"] += 1
+        for i, d in enumerate(dets):
+            if i in used:
+                continue
+            on_digit = max((overlap(box, d["box"]) for box in frame_truth["boxes"]), default=0.0)
+            kinds["false_on_empty" if not frame_truth["labels"] else
+                  "false_part" if on_digit >= PART_OF_DIGIT else "false_clutter"] += 1
+    return kinds

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from clips import H, W, render_clip, score_clip
+from clips import H, W, error_kinds, render_clip, score_clip
 from edgetl.desk import desk_frames, render_desk_clip
 from edgetl.pen import rewrite
 
@@ -195,3 +195,21 @@ def test_a_digit_whose_stroke_fades_is_rewritten_in_one_piece(test_digits):
     cv2.line(four, (6, 16), (13, 16), 255, 2)  # 3 px of paper before the stem
     cv2.line(four, (19, 5), (19, 24), 255, 2)
     assert stroke_pieces(rewrite(four, 60.0, 2.0, np.random.default_rng(0))) == 2
+
+
+def test_error_kinds_sort_every_digit_and_every_leftover_detection():
+    truth = [
+        {"boxes": [[10, 10, 20, 30], [40, 10, 20, 30]], "labels": [1, 2]},
+        {"boxes": [], "labels": []},
+        {"boxes": [[10, 10, 20, 30], [50, 10, 20, 30], [12, 60, 20, 30]], "labels": [4, 5, 6]},
+        {"boxes": [[200, 100, 30, 40]], "labels": [8]},
+    ]
+    records = [
+        {"detections": [det([11, 11, 18, 28], "1"), det([41, 10, 20, 30], "7")]},  # right; misread, boxed well
+        {"detections": [det([100, 100, 20, 30], "3")]},  # on an empty page
+        {"detections": [det([10, 10, 20, 14], "7"), det([10, 26, 20, 14], "1"),  # a 4 cut in two: misread piece,
+                        det([300, 10, 20, 30], "2")]},  # the other piece left over; clutter; the 5 and 6 missed
+        {"detections": [det([195, 95, 70, 50], "0")]},  # an 8 in a box twice its width: misread, cut wrong
+    ]
+    assert error_kinds(truth, records) == {"right": 1, "misread_boxed": 1, "misread_cut": 2, "missed": 2,
+                                           "false_on_empty": 1, "false_part": 1, "false_clutter": 1}
