@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from edgetl.desk import overlap
-from edgetl.runtime.pieces import intersection
+from edgetl.runtime.tracking import iou
 from edgetl.runtime._io import atomic_path, atomic_write_text
 
 W, H = 640, 480
@@ -106,6 +106,23 @@ def render_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int 
     return path
 
 
+MATCH = 0.5  # a detection reads a written digit when it shares this much of the smaller box (edgetl.desk.overlap)
+
+
+def match_frame(frame_truth: dict, dets: list[dict]) -> tuple[list, list[dict]]:
+    """([(written box, label, the detection matched to it or None)], detections left over): each written digit in
+    turn takes the free detection overlapping it most, if that overlap reaches MATCH."""
+    used, matched = set(), []
+    for box, label in zip(frame_truth["boxes"], frame_truth["labels"]):
+        best = max(((overlap(box, d["box"]), i) for i, d in enumerate(dets) if i not in used), default=(0, -1))
+        found = None
+        if best[0] >= MATCH:
+            used.add(best[1])
+            found = dets[best[1]]
+        matched.append((box, label, found))
+    return matched, [d for i, d in enumerate(dets) if i not in used]
+
+
 def score_clip(truth: list[dict], records: list[dict]) -> dict:
     """Digits read right / all digits, correct detections / all detections, frames read exactly.
 
@@ -113,40 +130,28 @@ def score_clip(truth: list[dict], records: list[dict]) -> dict:
     a frame with nothing written on it is read exactly only with no detections at all. ``empty_frames``
     counts such frames, ``false_on_empty`` the detections made on them.
     """
-    digits = right = detections = correct = exact = empty = false_on_empty = 0
+    digits = right = detections = exact = empty = false_on_empty = 0
     for frame_truth, record in zip(truth, records):
         dets = record["detections"]
         detections += len(dets)
         if not frame_truth["labels"]:
             empty += 1
             false_on_empty += len(dets)
-        used = set()
-        frame_right = 0
-        for box, label in zip(frame_truth["boxes"], frame_truth["labels"]):
-            digits += 1
-            match = max(((overlap(box, d["box"]), i) for i, d in enumerate(dets) if i not in used), default=(0, -1))
-            if match[0] >= 0.5:
-                used.add(match[1])
-                if dets[match[1]]["label"] == str(label):
-                    right += 1
-                    frame_right += 1
-                    correct += 1
+        matched, _ = match_frame(frame_truth, dets)
+        frame_right = sum(found is not None and found["label"] == str(label) for _, label, found in matched)
+        digits += len(matched)
+        right += frame_right
         # every digit matched (one detection each) and read right, and no detection left over; this reads
         # rows of digits too, where the detections sorted left to right would interleave the rows
         exact += frame_right == len(frame_truth["labels"]) and len(dets) == frame_right
     n = min(len(truth), len(records))
     return {"frames": n, "digits": digits, "digit_accuracy": right / max(1, digits),
-            "detection_precision": correct / max(1, detections), "frames_exact": exact / max(1, n),
+            "detection_precision": right / max(1, detections), "frames_exact": exact / max(1, n),
             "empty_frames": empty, "false_on_empty": false_on_empty}
 
 
 WELL_BOXED = 0.6  # error_kinds: a misread digit whose detection has at least this IoU with it was boxed well
 PART_OF_DIGIT = 0.3  # ... a detection left over that covers this much of a written digit (or it of the detection)
-
-
-def iou(a, b) -> float:
-    shared = intersection(a, b)
-    return shared / max(1, a[2] * a[3] + b[2] * b[3] - shared)
 
 
 def error_kinds(truth: list[dict], records: list[dict]) -> dict:
@@ -157,19 +162,11 @@ def error_kinds(truth: list[dict], records: list[dict]) -> dict:
     kinds = dict.fromkeys(("right", "misread_boxed", "misread_cut", "missed",
                            "false_on_empty", "false_part", "false_clutter"), 0)
     for frame_truth, record in zip(truth, records):
-        dets, used = record["detections"], set()
-        for box, label in zip(frame_truth["boxes"], frame_truth["labels"]):
-            match = max(((overlap(box, d["box"]), i) for i, d in enumerate(dets) if i not in used), default=(0, -1))
-            if match[0] < 0.5:
-                kinds["missed"] += 1
-                continue
-            used.add(match[1])
-            found = dets[match[1]]
-            kinds["right" if found["label"] == str(label) else
+        matched, leftover = match_frame(frame_truth, record["detections"])
+        for box, label, found in matched:
+            kinds["missed" if found is None else "right" if found["label"] == str(label) else
                   "misread_boxed" if iou(box, found["box"]) >= WELL_BOXED else "misread_cut"] += 1
-        for i, d in enumerate(dets):
-            if i in used:
-                continue
+        for d in leftover:
             on_digit = max((overlap(box, d["box"]) for box in frame_truth["boxes"]), default=0.0)
             kinds["false_on_empty" if not frame_truth["labels"] else
                   "false_part" if on_digit >= PART_OF_DIGIT else "false_clutter"] += 1

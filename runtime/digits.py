@@ -197,7 +197,7 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
 
 
 def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig,
-                       lines: np.ndarray | None = None) -> bool:
+                       lines: np.ndarray) -> bool:
     """A box of digit height, shape and ink fill, and not the end of a printed line. ``lines``: the printed
     lines found; a box wider than max_aspect counts only with none of them near it."""
     x, y, w, h = box
@@ -206,7 +206,7 @@ def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFind
     at_edge = x == 0 or y == 0 or x + w == fw or y + h == fh
     # a thin upright piece running off the frame is the end of a printed line (a margin), not a 1
     min_aspect = config.min_aspect_at_edge if at_edge else config.min_aspect
-    wide_ok = w > config.max_aspect * h and lines is not None and clear_of_lines(box, lines, config)
+    wide_ok = w > config.max_aspect * h and clear_of_lines(box, lines, config)
     max_aspect = config.wide_aspect if wide_ok else config.max_aspect
     return bool(config.min_height * fh <= h <= config.max_height * fh
                 and min_aspect <= w / h <= max_aspect

@@ -135,14 +135,13 @@ def split_touching(box: list[int], mask: np.ndarray, config: DigitFinderConfig) 
     wide single digit (a flat 5, a long-barred 7) stays whole. A blob no wider than one digit (from
     ``one_split_aspect``) is cut only into a 1 and the digit it runs into.
     """
-    x, y, w, h = box
-    pieces = min(6, max(2, int(round(w / (0.7 * h)))))
+    _, _, w, h = box
     if w <= config.one_split_aspect * h or h < 4:
         return [box]
     if w <= config.split_aspect * h:  # one digit wide: two only if one of them is a 1
-        out = split_touching_at(box, mask, pieces)
+        out = split_touching_at(box, mask)
         return out if a_one_beside_a_digit(out, h) else [box]
-    return split_touching_at(box, mask, pieces)
+    return split_touching_at(box, mask)
 
 
 def a_one_beside_a_digit(pieces: list[list[int]], h: int) -> bool:
@@ -153,9 +152,10 @@ def a_one_beside_a_digit(pieces: list[list[int]], h: int) -> bool:
             and min(p[2] / p[3] for p in pieces) < ONE_BESIDE_WIDTH)
 
 
-def split_touching_at(box: list[int], mask: np.ndarray, pieces: int) -> list[list[int]]:
+def split_touching_at(box: list[int], mask: np.ndarray) -> list[list[int]]:
     """split_touching's cut: at the bridges between pieces, or at the clearest valleys of the column ink."""
     x, y, w, h = box
+    pieces = min(6, max(2, int(round(w / (0.7 * h)))))
     apart = split_at_bridges(box, mask)
     if len(apart) > 1:
         return apart
