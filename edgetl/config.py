@@ -19,6 +19,9 @@ LARGE_INPUT_FEATURES = "block5_pool"
 DIGIT_PASSES = 2  # bench/README.md, "Two passes by default": other writers' digits read better; 4 better still but
 # trains past the 5-minute target on 2 cores
 MAX_PASSES = 4  # each pass is another feature pass over the augmented copies
+# A digit reader's head reads VGG16's block2_pool (max-pooled to 6x6) beside block3_pool: finer strokes beside
+# coarser shapes (bench/README.md, "block2_pool beside block3_pool").
+DIGIT_BESIDE = {("vgg16", "block3_pool"): "block2_pool"}
 
 
 @dataclass
@@ -95,3 +98,10 @@ def resolve_units(config: TrainConfig, input_size: int) -> int:
     if backbone.head_units is not None:
         return backbone.head_units
     return SMALL_INPUT_UNITS if input_size <= 64 else LARGE_INPUT_UNITS
+
+
+def resolve_beside(config: TrainConfig, digits: bool, feature_layer: str) -> str | None:
+    """The earlier feature layer the head reads beside ``feature_layer`` (``--beside``; "none": none)."""
+    if config.head.beside is not None:
+        return None if config.head.beside == "none" else config.head.beside
+    return DIGIT_BESIDE.get((config.backbone, feature_layer)) if digits else None

@@ -261,7 +261,7 @@ def check_fp16(float_path: Path, fp16_path: Path, card: ModelCard, held, max_dro
 def quantize_verified(float_path: Path, out_path: Path, card: ModelCard, calib: np.ndarray, held, options: ExportOptions,
                       report: dict) -> Path:
     """int8 with the accuracy gate; one retry keeping the lossiest nodes in float."""
-    from edgetl.export.quantize import lossiest_nodes, quantize_int8
+    from edgetl.export.quantize import lossiest_nodes, quantize_int8, side_by_side_nodes
     from edgetl.export.verify import compare, drop_of
     from edgetl.runtime.model import Model
 
@@ -269,7 +269,8 @@ def quantize_verified(float_path: Path, out_path: Path, card: ModelCard, calib: 
     reference = Model(float_path, device="cpu").predict_batch(x_held)
     report["calibration"] = {"method": options.calib_method, "samples": int(len(calib)),
                              "data": options.calib_data or card.training.get("data")}
-    exclude: list[str] = []
+    kept_float = side_by_side_nodes(float_path)
+    exclude = list(kept_float)
     for attempt in (1, 2):
         timed(report, f"int8_attempt{attempt}", quantize_int8, float_path, out_path, calib, options.calib_method,
               exclude)
@@ -285,7 +286,7 @@ def quantize_verified(float_path: Path, out_path: Path, card: ModelCard, calib: 
         if attempt == 1:
             log.warning("int8 drop %.3f > %.3f; retrying with these nodes in float: %s", drop, options.max_drop,
                         ", ".join(n for n, _ in worst))
-            exclude = [n for n, _ in worst]
+            exclude = kept_float + [n for n, _ in worst if n not in kept_float]
     out_path.unlink(missing_ok=True)
     names = ", ".join(f"{n} ({e:.1f} dB)" for n, e in worst)
     raise UserError(f"int8 loses {drop:.3f} (> --max-drop {options.max_drop}) on {len(y_held)} held-out samples "

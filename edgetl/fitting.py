@@ -45,7 +45,7 @@ def fit_head(keras, chain: Chain, cut: int, train, val, config: TrainConfig, n_r
         model = suffix if p == 0 else keras.models.clone_model(suffix)  # same layers, fresh weights
         stage = "head" if config.passes == 1 else f"head, pass {p + 1}"
         history += fit_on_features(keras, model, feats, y_train, y_val, config, stage, config.lr, config.epochs,
-                                   n_replicas, norm_on=sample)
+                                   n_replicas, norm_on=sample, parts=chain.feature_parts)
         weights.append(model.get_weights())
     if len(weights) > 1:
         suffix.set_weights([np.mean(values, axis=0) for values in zip(*weights)])
@@ -67,13 +67,14 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
 
 
 def fit_on_features(keras, suffix, feats: dict, y_train, y_val, config: TrainConfig, stage: str, lr: float,
-                    epochs: int, n_replicas: int = 1, norm_on: np.ndarray | None = None) -> list[dict]:
+                    epochs: int, n_replicas: int = 1, norm_on: np.ndarray | None = None,
+                    parts: list[int] | None = None) -> list[dict]:
     """Fit ``suffix`` on the prefix's output: ``feats["train"]`` (the training set, then its augmented copies)
     and ``feats["val"]``; the history rows. A head's feature normalisation first learns its statistics from
-    ``norm_on`` (default: rows of ``feats["train"]``)."""
+    ``norm_on`` (default: rows of ``feats["train"]``), one mean and variance per map in ``parts``."""
     y_rep = np.tile(y_train, 1 + config.augment)
     if suffix.layers[1].name == "feature_norm":  # stage 1: the head starts right at the backbone output
-        suffix.layers[1].adapt(norm_sample(feats["train"]) if norm_on is None else norm_on)
+        adapt_feature_norm(suffix.layers[1], norm_sample(feats["train"]) if norm_on is None else norm_on, parts)
     regression = config.task == "regression"
     suffix.compile(optimizer=keras.optimizers.Adam(lr),
                    loss="mse" if regression else "sparse_categorical_crossentropy",
@@ -106,3 +107,20 @@ def adapt_rows(features) -> int:
     take more than 256 MB (7x7x1280 MobileNetV2 features: 1,069)."""
     row_bytes = 4 * int(np.prod(features.shape[1:]))
     return max(1, min(2000, (256 << 20) // row_bytes))
+
+
+def adapt_feature_norm(layer, sample: np.ndarray, parts: list[int] | None) -> None:
+    """The head's feature normalisation learns from ``sample``: one mean and variance for the whole map, or with
+    ``parts`` (channel counts of maps side by side, the layer normalising per channel) one for each map's
+    channels. Per channel would amplify channels of tiny range and their int8 noise (model.head_layers)."""
+    if parts is None:
+        layer.adapt(sample)
+        return
+    if sum(parts) != sample.shape[-1]:
+        raise ValueError(f"feature maps of {parts} channels, features of {sample.shape[-1]}")
+    bounds = np.cumsum([0] + list(parts))
+    stats = [(sample[..., a:b].mean(dtype=np.float64), sample[..., a:b].var(dtype=np.float64))
+             for a, b in zip(bounds, bounds[1:])]
+    layer.adapt_mean.assign(np.repeat([m for m, _ in stats], parts).astype(np.float32))
+    layer.adapt_variance.assign(np.repeat([v for _, v in stats], parts).astype(np.float32))
+    layer.finalize_state()

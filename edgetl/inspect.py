@@ -80,6 +80,11 @@ def value_info(value) -> dict:
     return {"name": value.name, "type": onnx.TensorProto.DataType.Name(tensor.elem_type).lower(), "shape": dims}
 
 
+def beside_note(card: dict) -> str:
+    beside = ((card.get("training") or {}).get("head") or {}).get("beside")
+    return f", {beside} read beside it" if beside else ""
+
+
 def format_report(info: dict) -> str:
     """The description as plain text: card summary, then layers or operators."""
     lines = [f"{info['path']} ({info['format']}, {info['bytes'] / 1e6:.1f} MB)"]
@@ -87,7 +92,8 @@ def format_report(info: dict) -> str:
     if card:
         lines.append(f"task {card['task']}, {len(card['class_names'])} classes, input {card['input_shape']} "
                      f"{card['input_dtype']} {card['color_order']}, backbone {card['backbone']} "
-                     f"({card['weights']}) cut after {card['feature_layer']} at {card['backbone_input']}")
+                     f"({card['weights']}) cut after {card['feature_layer']} at {card['backbone_input']}"
+                     + beside_note(card))
         lines += contract_lines(card)
         if card.get("reject_class"):
             lines.append(f"reject class '{card['reject_class']}' at {card['reject_threshold']}")

@@ -26,6 +26,7 @@ class HeadConfig:
     units: int | None = None  # None: chosen by backbone and input size (edgetl.config.resolve_units); 0: linear head
     dropout: float = 0.3
     pool: str | None = None  # "flatten" keeps where strokes are; "avg" for big maps; None: by backbone and map size
+    beside: str | None = None  # an earlier feature layer read beside the last, max-pooled to its size; None: none
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Chain:
     unit_ends: list[int] | None = None
     backbone_layers: list | None = None
     preprocess: dict | None = None  # what the preprocessing units do, as the card records it
+    feature_parts: list[int] | None = None  # channels of each map the head reads side by side (None: one map)
 
     def apply(self, x, start: int = 0, stop: int | None = None):
         for layer in self.layers[start:stop]:
@@ -117,6 +119,33 @@ class Segment:
     def trainable(self, value: bool) -> None:
         for layer in self.layers:
             layer.trainable = value
+
+
+class Beside:
+    """The backbone's last units, with the map they start from max-pooled to their output's size and
+    concatenated before their output: the head reads an earlier, finer layer beside the last one (VGG16's
+    block2_pool beside block3_pool reads desk digits and other writers' digits better: bench/README.md)."""
+
+    def __init__(self, keras, units: list, earlier: str, factor: int):
+        self.units = list(units)
+        self.pool = keras.layers.MaxPooling2D(factor, name=f"{earlier}_pooled")
+        self.join = keras.layers.Concatenate(axis=-1, name="features_beside")
+        self.name = f"{earlier}_beside_{getattr(self.units[-1], 'name', 'last')}"
+
+    def __call__(self, x):
+        y = x
+        for unit in self.units:
+            y = unit(y)
+        return self.join([self.pool(x), y])
+
+    @property
+    def trainable(self) -> bool:
+        return any(unit.trainable for unit in self.units)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for unit in self.units:
+            unit.trainable = value
 
 
 def is_batch_norm(layer) -> bool:
@@ -198,13 +227,17 @@ class BackboneParts:
     unit_ends: list[int]  # backbone layers up to the end of each unit
     layers: list  # the backbone's Keras layers, in order
     stats: tuple[list[float], list[float]] | None  # "torch" normalization, BGR order
+    feature_parts: list[int] | None = None  # with a Beside unit: channels of the earlier map, then the last's
 
 
-def backbone_parts(keras, backbone: Backbone, weights: str, size: int, feature_layer: str) -> BackboneParts:
-    """The pretrained backbone up to ``feature_layer``, ready for BGR input, in units."""
+def backbone_parts(keras, backbone: Backbone, weights: str, size: int, feature_layer: str,
+                   beside: str | None = None) -> BackboneParts:
+    """The pretrained backbone up to ``feature_layer``, ready for BGR input, in units; with ``beside``, the units
+    after that earlier feature layer are one Beside unit that outputs both maps."""
     if feature_layer not in backbone.feature_layers:
         raise UserError(f"--feature-layer {feature_layer}: valid for {backbone.name}: "
                         f"{', '.join(backbone.feature_layers)}")
+    check_beside(backbone, feature_layer, beside)
     base = pretrained(keras, backbone, weights, size)
     names = [layer.name for layer in base.layers]
     first = names.index(backbone.first_layer) if backbone.first_layer else 1  # [0] is the InputLayer
@@ -226,7 +259,31 @@ def backbone_parts(keras, backbone: Backbone, weights: str, size: int, feature_l
             units.append(last)
         else:
             units.append(Segment(layers[start:end], source.output if start == 0 else layers[start - 1].output))
-    return BackboneParts(units, points[1:], layers, stats)
+    if beside is None:
+        return BackboneParts(units, points[1:], layers, stats)
+    return joined_beside(keras, BackboneParts(units, points[1:], layers, stats), beside)
+
+
+def check_beside(backbone: Backbone, feature_layer: str, beside: str | None) -> None:
+    cuts = list(backbone.feature_layers)
+    if beside is not None and (beside not in cuts or cuts.index(beside) >= cuts.index(feature_layer)):
+        earlier = ", ".join(cuts[:cuts.index(feature_layer)]) or "none (no earlier feature layer)"
+        raise UserError(f"--beside {beside}: must be a {backbone.name} feature layer before {feature_layer}; "
+                        f"valid: {earlier}, or none")
+
+
+def joined_beside(keras, body: BackboneParts, beside: str) -> BackboneParts:
+    """``body`` with its units after ``beside`` (a feature layer, so a unit boundary) made one Beside unit."""
+    k = [layer.name for layer in body.layers].index(beside) + 1
+    j = body.unit_ends.index(k) + 1
+    earlier, last = body.layers[k - 1].output.shape, body.layers[-1].output.shape
+    factor = max(1, earlier[1] // last[1])
+    if (earlier[1] // factor, earlier[2] // factor) != (last[1], last[2]):
+        raise UserError(f"--beside {beside}: its {earlier[1]}x{earlier[2]} map does not pool to "
+                        f"{body.layers[-1].name}'s {last[1]}x{last[2]}; choose another layer or --beside none")
+    unit = Beside(keras, body.units[j:], beside, factor)
+    return dataclasses.replace(body, units=body.units[:j] + [unit], unit_ends=body.unit_ends[:j] + [len(body.layers)],
+                               feature_parts=[int(earlier[-1]), int(last[-1])])
 
 
 def head_layers(keras, n_outputs: int, task: str, head: HeadConfig,
@@ -239,7 +296,9 @@ def head_layers(keras, n_outputs: int, task: str, head: HeadConfig,
     # VGG features are in the hundreds: the head needs them scaled, but by one mean and variance
     # for the whole tensor. Per-channel standardisation (BatchNorm) amplifies channels whose range
     # is tiny, and their int8 noise with them (measured: -21 pt after quantization; with this, -0.1).
-    chain = [layers.Normalization(axis=None, name="feature_norm"), pool]
+    # With an earlier map beside (head.beside), one mean and variance per map: adapt_feature_norm sets them.
+    norm = layers.Normalization(axis=None if head.beside is None else -1, name="feature_norm")
+    chain = [norm, pool]
     if head.units:
         chain.append(layers.Dense(head.units, activation="relu", name="head_dense"))
     if head.dropout:
@@ -257,17 +316,18 @@ def build_chain(keras, input_shape, backbone: Backbone, weights: str, backbone_s
                 target: tuple[float, float] = (0.0, 1.0)) -> Chain:
     if backbone_size < backbone.min_size:
         raise UserError(f"--input-size {backbone_size}: {backbone.name} needs at least {backbone.min_size} px")
-    body = backbone_parts(keras, backbone, weights, backbone_size, feature_layer)
+    body = backbone_parts(keras, backbone, weights, backbone_size, feature_layer, head.beside)
     pre = preprocess_layers(keras, input_shape, backbone_size, fit, backbone.preprocessing, body.stats)
     if head.pool is None:
         side = body.layers[-1].output.shape[1]
         pool = backbone.head_pool or ("flatten" if side <= MAX_FLATTEN_SIDE else "avg")
         head = dataclasses.replace(head, pool=pool)
-    one_per_unit = len(body.units) == len(body.layers)
+    one_per_unit = len(body.units) == len(body.layers) and body.feature_parts is None
     names = {layer.name for layer in pre}
     to_backbone = "pad" if "pad" in names else "bilinear" if "resize" in names else "none"
     chain = Chain(keras, tuple(input_shape), pre + body.units + head_layers(keras, n_outputs, task, head, target),
                   len(pre), len(body.layers), None if one_per_unit else body.unit_ends,
-                  None if one_per_unit else body.layers, backbone.card_preprocess(body.stats, to_backbone))
+                  None if one_per_unit else body.layers, backbone.card_preprocess(body.stats, to_backbone),
+                  body.feature_parts)
     chain.model()  # builds every layer's weights
     return chain

@@ -17,8 +17,8 @@ from edgetl import __version__
 from edgetl._deps import import_keras
 from edgetl.backbones import check_weights, get_backbone
 
-from edgetl.config import (MAX_PASSES, TrainConfig, resolve_feature_layer, resolve_input_size, resolve_passes,
-                           resolve_units)
+from edgetl.config import (MAX_PASSES, TrainConfig, resolve_beside, resolve_feature_layer, resolve_input_size,
+                           resolve_passes, resolve_units)
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.additions import check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
@@ -26,7 +26,7 @@ from edgetl.digit_extras import REJECT_CLASS, extend_digits
 from edgetl.distribute import check_strategy, make_strategy, replicas, scope
 from edgetl.features import feature_batch
 from edgetl.fitting import fit_head, fit_suffix
-from edgetl.model import build_chain
+from edgetl.model import build_chain, check_beside
 from edgetl.rundir import check_out_dir, write_run
 from edgetl.runtime.card import TASKS, ModelCard
 from edgetl.runtime.errors import UserError
@@ -108,6 +108,8 @@ def validate(config: TrainConfig, image_shape=None) -> None:
     if feature_layer is None and (config.input_size is not None or image_shape is not None):
         size = config.input_size if image_shape is None else resolve_input_size(config, image_shape)
         feature_layer = resolve_feature_layer(config, size)
+    if feature_layer is not None and config.head.beside not in (None, "none"):
+        check_beside(backbone, feature_layer, config.head.beside)
     if image_shape is not None and config.passes is not None and config.passes > 1:
         units = resolve_units(config, resolve_input_size(config, image_shape))
         if units:
@@ -225,7 +227,8 @@ def train(config: TrainConfig) -> Path:
     keras.utils.set_random_seed(config.seed)
     n_out = 1 if config.task == "regression" else len(class_names)
     head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
-                               pool=config.head.pool or backbone.head_pool)
+                               pool=config.head.pool or backbone.head_pool,
+                               beside=resolve_beside(config, dataset.digits, feature_layer))
     config = dataclasses.replace(config, passes=resolve_passes(config, dataset.digits, head.units))
     with scope(strategy):  # variables made here are mirrored on every replica
         chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,

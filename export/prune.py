@@ -9,8 +9,8 @@ saves the multiply-adds. On `make bench`'s digit model (VGG16 to block 3, HED we
 its 1,152 channels are dead on the 260 calibration digits and 144 (multiples of 16) are removed, 429 M
 -> 329 M multiply-adds a crop, int8 2.09 -> 1.66 ms a crop; held-out outputs moved by at most 1e-5.
 
-Only a plain chain of layers is pruned (each layer feeding the next, as edgetl builds its models);
-anything else is exported as it is.
+Layers that take one tensor are followed, and Concatenates (the maps a head reads side by side); a model
+with any other merge (Add, Multiply) is exported as it is.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def prune_for_export(model, calib, held) -> tuple[object, dict]:
     if calib is None or not len(calib):
         return model, {"pruned": False, "reason": "no calibration images"}
     if not prunable(model):
-        return model, {"pruned": False, "reason": "not a plain chain of layers"}
+        return model, {"pruned": False, "reason": "a merge other than Concatenate"}
     dead = dead_channels(model, calib)
     try:
         copy = pruned_copy(model, dead)
@@ -101,12 +101,11 @@ def rounded(dead: np.ndarray) -> np.ndarray:
 
 
 def prunable(model) -> bool:
-    """A chain: every layer after the input takes the previous layer's output (a Concatenate of copies of
-    it counts, as edgetl's gray-to-BGR stem is)."""
-    layers = model.layers
-    for before, layer in zip(layers, layers[1:]):
+    """Every layer takes one tensor, but a Concatenate (edgetl's gray-to-BGR stem, the maps a head reads side by
+    side): channels can be followed through it, not through an Add or a Multiply."""
+    for layer in model.layers[1:]:
         inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
-        if any(tensor is not before.output for tensor in inputs):
+        if len(inputs) > 1 and layer.__class__.__name__ != "Concatenate":
             return False
     return True
 
@@ -126,36 +125,56 @@ def pruned_copy(model, dead: dict[str, np.ndarray]):
         return layer.__class__.from_config(config)
 
     copy = keras.models.clone_model(model, clone_function=clone)
-    channels = None  # which channels of the previous layer's output survive (None: all)
-    value = None  # what each channel of that output is wherever its convolution gave zero
+    # per tensor: (which of its channels survive, what each is wherever its convolution gave zero); None: all
+    state: dict[int, tuple] = {}
     for old, new in zip(model.layers, copy.layers):
-        weights = old.get_weights()
-        kind = old.__class__.__name__
-        if kind == "Conv2D" and weights:
-            if channels is not None and np.any(value[~channels]):
-                raise ValueError(f"cannot prune into layer {old.name}: a removed channel is not zero there")
-            kernel = weights[0] if channels is None else weights[0][:, :, channels, :]
-            channels = keep.get(old.name)
-            weights = [kernel] + weights[1:] if channels is None else \
-                [kernel[..., channels]] + [w[channels] for w in weights[1:]]
-            value = None if channels is None else np.zeros(len(channels), np.float32)
-        elif kind == "Normalization" and channels is not None:
-            if old.get_config().get("mean") is not None and np.size(old.get_config()["mean"]) > 1:
-                raise ValueError(f"cannot prune through layer {old.name}: per-channel constants in its config")
-            mean, variance = (np.reshape(keras.ops.convert_to_numpy(v), -1) for v in (old.mean, old.variance))
-            value = (value - mean) / np.maximum(np.sqrt(variance), keras.config.epsilon())
-            weights = [w[..., channels] if w.ndim and w.shape[-1] == len(channels) else w for w in weights]
-        elif kind == "Flatten" and channels is not None:
-            spatial = int(np.prod(old.input.shape[1:-1]))
-            channels, value = np.tile(channels, spatial), np.tile(value, spatial)  # (y, x, c): c fastest
-        elif kind == "Dense" and channels is not None:
-            kernel, bias = weights[0], weights[1]
-            bias = bias + value[~channels] @ kernel[~channels]  # what the removed inputs always added
-            weights = [kernel[channels], bias] + weights[2:]
-            channels = value = None
-        elif kind not in PASS_THROUGH and channels is not None:
-            raise ValueError(f"cannot prune through layer {old.name} ({kind})")
+        inputs = old.input if isinstance(old.input, (list, tuple)) else [old.input]
+        channels, value = joined([state.get(id(t), (None, None)) for t in inputs], inputs)
+        channels, value, weights = pruned_weights(keras, old, channels, value, keep)
         new.set_weights(weights)
-        if kind == "Normalization":
+        if old.__class__.__name__ == "Normalization":
             new.finalize_state()  # its mean and variance are read from the weights only here
+        state[id(old.output)] = (channels, value)
     return copy
+
+
+def joined(states: list[tuple], tensors: list) -> tuple:
+    """The (channels, value) of the inputs' channels side by side, as a Concatenate on the last axis joins them."""
+    if all(channels is None for channels, _ in states):  # the input layer has no inputs
+        return None, None
+    if len(states) == 1:
+        return states[0]
+    channels = [np.ones(t.shape[-1], bool) if c is None else c for (c, _), t in zip(states, tensors)]
+    values = [np.zeros(t.shape[-1], np.float32) if v is None else v for (_, v), t in zip(states, tensors)]
+    return np.concatenate(channels), np.concatenate(values)
+
+
+def pruned_weights(keras, old, channels, value, keep: dict) -> tuple:
+    """(channels, value) of ``old``'s output and its weights for the copy, given its input's."""
+    weights = old.get_weights()
+    kind = old.__class__.__name__
+    if kind == "Conv2D" and weights:
+        if channels is not None and np.any(value[~channels]):
+            raise ValueError(f"cannot prune into layer {old.name}: a removed channel is not zero there")
+        kernel = weights[0] if channels is None else weights[0][:, :, channels, :]
+        channels = keep.get(old.name)
+        weights = [kernel] + weights[1:] if channels is None else \
+            [kernel[..., channels]] + [w[channels] for w in weights[1:]]
+        value = None if channels is None else np.zeros(len(channels), np.float32)
+    elif kind == "Normalization" and channels is not None:
+        if old.get_config().get("mean") is not None and np.size(old.get_config()["mean"]) > 1:
+            raise ValueError(f"cannot prune through layer {old.name}: per-channel constants in its config")
+        mean, variance = (np.reshape(keras.ops.convert_to_numpy(v), -1) for v in (old.mean, old.variance))
+        value = (value - mean) / np.maximum(np.sqrt(variance), keras.config.epsilon())
+        weights = [w[..., channels] if w.ndim and w.shape[-1] == len(channels) else w for w in weights]
+    elif kind == "Flatten" and channels is not None:
+        spatial = int(np.prod(old.input.shape[1:-1]))
+        channels, value = np.tile(channels, spatial), np.tile(value, spatial)  # (y, x, c): c fastest
+    elif kind == "Dense" and channels is not None:
+        kernel, bias = weights[0], weights[1]
+        bias = bias + value[~channels] @ kernel[~channels]  # what the removed inputs always added
+        weights = [kernel[channels], bias] + weights[2:]
+        channels = value = None
+    elif kind not in PASS_THROUGH + ("Concatenate",) and channels is not None:
+        raise ValueError(f"cannot prune through layer {old.name} ({kind})")
+    return channels, value, weights

@@ -102,3 +102,57 @@ def test_exported_digit_model_is_pruned_and_reads_the_same(digit_run, tmp_path):
     assert slim.card.class_names == full.card.class_names
     assert (pruned_dir / "model.onnx").stat().st_size < (full_dir / "model.onnx").stat().st_size
     np.testing.assert_array_equal(slim.predict_batch(x).argmax(1), full.predict_batch(x).argmax(1))
+
+
+def side_by_side(seed: int = 0):
+    """edgetl's head reading an earlier map beside the last (HeadConfig.beside) in small: conv1 -> pool, then
+    that map max-pooled beside conv2's pooled output, one mean and variance per map, flatten, dense."""
+    rng = np.random.default_rng(seed)
+    inputs = keras.Input((SIZE, SIZE, 1), name="image")
+    x = keras.layers.Rescaling(1 / 255.0)(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(x)
+    early = keras.layers.MaxPooling2D(name="pool1")(x)
+    late = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2")(early)
+    late = keras.layers.MaxPooling2D(name="pool2")(late)
+    x = keras.layers.Concatenate(name="features_beside")([keras.layers.MaxPooling2D(name="early_pooled")(early), late])
+    norm = keras.layers.Normalization(axis=-1, name="feature_norm")
+    x = keras.layers.Flatten()(norm(x))
+    outputs = keras.layers.Dense(4, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs, outputs)
+    norm.adapt_mean.assign(np.repeat([0.4, 1.5], 8).astype(np.float32))
+    norm.adapt_variance.assign(np.repeat([0.09, 2.0], 8).astype(np.float32))
+    norm.finalize_state()
+    for name, dead in (("conv1", [1, 4, 6]), ("conv2", [0, 5])):
+        layer = model.get_layer(name)
+        kernel = np.abs(rng.normal(0, 0.5, layer.get_weights()[0].shape)).astype(np.float32)
+        bias = np.full(layer.filters, 0.05, np.float32)
+        kernel[..., dead], bias[dead] = 0.0, -1.0
+        layer.set_weights([kernel, bias])
+    dense = model.get_layer("probabilities")
+    dense.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in dense.get_weights()])
+    return model
+
+
+def test_channels_are_removed_on_both_sides_of_maps_read_side_by_side(monkeypatch, tmp_path):
+    """conv1's dead channels leave both conv2's input and the head's early map (whose normalised constant the
+    dense bias takes in), conv2's leave the late map: the outputs stay the same."""
+    import edgetl.export.prune as prune
+
+    monkeypatch.setattr(prune, "CHANNEL_STEP", 1)
+    side_by_side().save(tmp_path / "m.keras")  # as export loads it: one call of each layer
+    model = keras.saving.load_model(tmp_path / "m.keras")
+    slim, report = prune_for_export(model, images(32, 1), images(64, 3))
+    assert report["pruned"] is True and report["channels_removed"] == {"conv1": 3, "conv2": 2}
+    assert slim.get_layer("conv1").filters == 5 and slim.get_layer("conv2").filters == 6
+    assert slim.get_layer("probabilities").get_weights()[0].shape == (4 * 4 * (5 + 6), 4)
+    fresh = images(64, 2)
+    np.testing.assert_allclose(slim.predict(fresh, verbose=0), model.predict(fresh, verbose=0), atol=1e-5)
+
+
+def test_a_merge_other_than_concatenate_is_exported_unpruned(monkeypatch):
+    inputs = keras.Input((SIZE, SIZE, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = keras.layers.Add()([x, keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv2")(x)])
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    kept, report = prune_for_export(model, images(8, 1), images(8, 2))
+    assert kept is model and report == {"pruned": False, "reason": "a merge other than Concatenate"}
