@@ -62,7 +62,8 @@ def test_exported_models_and_runtime_output_the_price(price_run, tmp_path):
     x = np.load(data)["x_test"][:16, ..., None]
     keras_values = predict(load_run(run)[0], x)[:, 0]
     onnx_values = Model(run / "model.onnx", device="cpu").predict_batch(x)[:, 0]
-    np.testing.assert_allclose(onnx_values, keras_values, rtol=1e-5)
+    # float kernels differ by CPU (AVX2 vs AVX-512): within a millionth of the output scale, as export's parity
+    np.testing.assert_allclose(onnx_values, keras_values, rtol=1e-5, atol=1e-6 * np.abs(keras_values).max())
     assert 500 < float(np.median(keras_values)) < 10000  # prices, not standardised values near 0
     int8 = report["int8"]
     assert int8["mae_change_pct"] <= 10.0 and int8["mae_after"] < 2000

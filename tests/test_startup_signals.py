@@ -28,11 +28,19 @@ def interrupted_start(tmp_path: Path, signum: int, delay: float) -> subprocess.C
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+def in_interpreter_startup(stderr: str) -> bool:
+    """A KeyboardInterrupt raised while site.py ran the .pth files (an editable install's finder imports
+    pathlib there: a slow 2-core machine was still in it 50 ms after the start), where no edgetl code has run."""
+    return "KeyboardInterrupt" in stderr and '<frozen site>' in stderr and "edgetl/_entry.py" not in stderr
+
+
 @pytest.mark.skipif(not EDGETL.exists(), reason="the edgetl console script is not installed in this environment")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("delay", [0.05, 0.1, 0.2, 0.4, 0.8])
 def test_signal_during_startup_exits_quietly(tmp_path, signum, delay):
     result = interrupted_start(tmp_path, signum, delay)
+    if signum == signal.SIGINT and in_interpreter_startup(result.stderr):
+        pytest.skip("SIGINT landed in Python's own startup (site's .pth files), before any edgetl code runs")
     # Either Python had not yet started (the default action kills it: -signum) or edgetl's entry point
     # turned it into the shell's exit code; never a traceback, never a crash code such as 1.
     assert result.returncode in (EXIT_CODES[signum], -signum), (result.returncode, result.stderr[-2000:])
