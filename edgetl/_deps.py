@@ -30,10 +30,19 @@ def require(module: str, purpose: str):
 
     A broken install (a missing shared library, a sub-dependency at the wrong version, a half-removed
     package) must not look like a missing one: reinstalling the same package would not help.
+
+    Ctrl-C and SIGTERM wait until the import is done (a few seconds for TensorFlow). Raised inside it, the
+    interruption lands in some compiled extension's initialisation: that extension is left half made (an
+    export stopped so crashed, -11) or it reports an ImportError, which a library's ``except ImportError``
+    can swallow (an export stopped so ran on to the end, exit 0) and which would read here as a broken
+    install.
     """
+    from edgetl.runtime._io import deferred_signals
+
     top = module.split(".")[0]
     try:
-        return importlib.import_module(module)
+        with deferred_signals():
+            return importlib.import_module(module)
     except ImportError as exc:
         missing = getattr(exc, "name", None)
         if isinstance(exc, ModuleNotFoundError) and missing in (top, module):

@@ -42,7 +42,9 @@ def make_strategy(name: str | None):
     if name is None:
         return None
     check_strategy(name)
-    import tensorflow as tf
+    from edgetl._deps import require
+
+    tf = require("tensorflow", "training")
 
     gpus = tf.config.list_physical_devices("GPU")
     devices = None  # MirroredStrategy's default: every visible GPU, else the CPU

@@ -91,13 +91,29 @@ class Chain:
                 layer.trainable = False
 
 
-class Segment:
+class Parts:
+    """A chain unit made of several parts (layers, or units): trainable when any part is, and setting it
+    sets every part."""
+
+    parts: list
+
+    @property
+    def trainable(self) -> bool:
+        return any(part.trainable for part in self.parts)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for part in self.parts:
+            part.trainable = value
+
+
+class Segment(Parts):
     """Backbone layers from one single-tensor point to the next, applied to a new tensor exactly as the
     pretrained model applied them (each layer called with its recorded arguments), so that their layers
     become layers of the calling model itself, not of a nested one."""
 
     def __init__(self, layers: list, source):
-        self.layers = list(layers)
+        self.layers = self.parts = list(layers)
         self.nodes = [layer._inbound_nodes[0] for layer in self.layers]  # the backbone's own calls
         self.source = source  # the backbone tensor this segment starts from
         self.name = f"to_{self.layers[-1].name}"
@@ -111,23 +127,14 @@ class Segment:
             values.update((id(old), new) for old, new in zip(node.outputs, outputs))
         return out
 
-    @property
-    def trainable(self) -> bool:
-        return any(layer.trainable for layer in self.layers)
 
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        for layer in self.layers:
-            layer.trainable = value
-
-
-class Beside:
+class Beside(Parts):
     """The backbone's last units, with the map they start from max-pooled to their output's size and
     concatenated before their output: the head reads an earlier, finer layer beside the last one (VGG16's
     block2_pool beside block3_pool reads desk digits and other writers' digits better: bench/README.md)."""
 
     def __init__(self, keras, units: list, earlier: str, factor: int):
-        self.units = list(units)
+        self.units = self.parts = list(units)
         self.pool = keras.layers.MaxPooling2D(factor, name=f"{earlier}_pooled")
         self.join = keras.layers.Concatenate(axis=-1, name="features_beside")
         self.name = f"{earlier}_beside_{getattr(self.units[-1], 'name', 'last')}"
@@ -137,15 +144,6 @@ class Beside:
         for unit in self.units:
             y = unit(y)
         return self.join([self.pool(x), y])
-
-    @property
-    def trainable(self) -> bool:
-        return any(unit.trainable for unit in self.units)
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        for unit in self.units:
-            unit.trainable = value
 
 
 def is_batch_norm(layer) -> bool:

@@ -17,8 +17,11 @@ INPUT_NAME = "image"
 
 def keras_to_onnx_proto(model, card: ModelCard, opset: int = DEFAULT_OPSET):
     """An onnx.ModelProto taking uint8 (batch, H, W, C) images, batch axis dynamic."""
-    import tensorflow as tf
-    import tf2onnx
+    from edgetl._deps import require
+
+    tf = require("tensorflow", "export")
+    tf2onnx = require("tf2onnx", "export")
+    require("tf2onnx.convert", "export")
 
     logging.getLogger("tf2onnx").setLevel(logging.WARNING)  # its INFO lines narrate every graph pass
     # Keras 3 models need an explicit signature; a None batch dim makes the ONNX batch axis dynamic.
