@@ -9,6 +9,10 @@ import cv2
 import numpy as np
 
 SHARP_EDGE = 0.2  # off_page_mask: a dark region whose edge falls this steeply (paper brightness per px) is desk
+BUSY_PAGE = 20.0  # neutral_share: the page's 95th percentile of ink at least this (printed lines, a grid)
+COLOURED_LINES = (0.4, 0.65)  # ... and that percentile in the least affected channel, as a fraction of the most
+# affected one's: from the second value down to the first, ink counts more and more in its least affected channel
+GREY_STROKES = 0.5  # ... while the strongest ink (99.9th percentile) keeps this much there: the writing is not coloured
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -48,8 +52,10 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
         found = {"light": True, "paper": paper,
                  "scale": 255.0 / max(64.0, float(np.percentile(to_gray(small), 99.5)))}
     else:
-        reference = cv2.max(cv2.resize(channel_max(paper_small), (w, h), interpolation=cv2.INTER_LINEAR), 32)
-        found = {"light": False, "paper": paper, "reference": reference, "on_page": off_page_mask(small, (w, h))}
+        reference_small = cv2.max(channel_max(paper_small), 32)
+        reference = cv2.resize(reference_small, (w, h), interpolation=cv2.INTER_LINEAR)
+        found = {"light": False, "paper": paper, "reference": reference, "on_page": off_page_mask(small, (w, h)),
+                 "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small)}
     if paper_out is not None:
         paper_out.update(found)
     return ink_of(cv2.GaussianBlur(frame, (0, 0), 1.0), found, (slice(None), slice(None)))
@@ -60,8 +66,32 @@ def ink_of(image: np.ndarray, paper: dict, region) -> np.ndarray:
     under = paper["paper"][region]
     if paper["light"]:
         return cv2.convertScaleAbs(channel_max(cv2.subtract(image, under)), alpha=paper["scale"])
-    ink = cv2.divide(channel_max(cv2.subtract(under, image)), paper["reference"][region], scale=255)
+    darker, neutral = cv2.subtract(under, image), paper.get("neutral", 0.0)
+    darkest = channel_max(darker)
+    if neutral > 0:
+        darkest = cv2.addWeighted(darkest, 1.0 - neutral, channel_min(darker), neutral, 0.0)
+    ink = cv2.divide(darkest, paper["reference"][region], scale=255)
     return cv2.bitwise_and(ink, paper["on_page"][region])
+
+
+def neutral_share(darker: np.ndarray, reference: np.ndarray) -> float:
+    """How much ink counts in its least affected channel (0..1) rather than its most affected one: 1 where printed
+    lines are coloured and the writing is not (a dense blue grid under a black pen), where the lines fade in that
+    channel and the writing stays. In the most affected channel such a grid is as dark as the strokes (squared
+    paper 14 px a square: its 95th percentile 101, the writing 102-138): the finder's thresholds cut the digits
+    into pieces and none was read. Between clearly coloured and grey lines the share falls gradually, so a page
+    near the boundary does not switch from one ink to the other from frame to frame. ``darker`` is the
+    quarter-size paper minus the frame, per channel; a coloured pen (or no writing) keeps the usual ink (0)."""
+    if darker.ndim == 2:
+        return 0.0
+    most = np.bincount(cv2.divide(channel_max(darker), reference, scale=255).ravel(), minlength=256)
+    least = np.bincount(cv2.divide(channel_min(darker), reference, scale=255).ravel(), minlength=256)
+    busy_most, strongest_most = level_at(most, 0.95), level_at(most, 0.999)
+    busy_least, strongest_least = level_at(least, 0.95), level_at(least, 0.999)
+    if busy_most < BUSY_PAGE or strongest_least < GREY_STROKES * strongest_most:
+        return 0.0
+    low, high = COLOURED_LINES
+    return float(np.clip((high - busy_least / busy_most) / (high - low), 0.0, 1.0))
 
 
 def channel_max(image: np.ndarray) -> np.ndarray:
@@ -69,6 +99,11 @@ def channel_max(image: np.ndarray) -> np.ndarray:
         return image
     b, g, r = (cv2.extractChannel(image, i) for i in range(3))  # cv2.split is several times slower
     return cv2.max(cv2.max(b, g), r)
+
+
+def channel_min(image: np.ndarray) -> np.ndarray:
+    b, g, r = (cv2.extractChannel(image, i) for i in range(3))
+    return cv2.min(cv2.min(b, g), r)
 
 
 def off_page_mask(small: np.ndarray, size) -> np.ndarray:

@@ -187,10 +187,10 @@ def test_digits_crossing_dark_2px_printed_lines_are_found_whole(held_out):
     and the finder bridges the cuts and joins the pieces a line separated.
 
     Finder only, no model. Found at their box (IoU >= 0.5), 16 digits each, on the committed finder:
-    ruled 20/30/40 px 16, 16, 16; squared 30/40 px 13, 11 (before ink far darker than the line's own stayed a
-    stroke: 15, 15, 14; 9, 9; before the bridging: 12, 12, 12; 9, 11; before the Hough line pass: 1-3, 0-5, 9-11;
-    0-2, 3-4). Squared paper with lines this dark is the open gap (goal: 90% everywhere); asserted: 15/16 on
-    ruled pages and 10/16 on squared ones, as regression guards.
+    ruled 20/30/40 px 16, 16, 16; squared 30/40 px 16, 16 (the lines are light blue: ink counts in its least
+    affected channel there, runtime/ink.py's neutral_share; before that 13, 11; before ink far darker than the
+    line's own stayed a stroke: 15, 15, 14; 9, 9; before the bridging: 12, 12, 12; 9, 11; before the Hough line
+    pass: 1-3, 0-5, 9-11; 0-2, 3-4). Asserted: 15/16 on every page kind, as a regression guard.
     """
     from edgetl.runtime.digits import find_digit_boxes
 
@@ -208,7 +208,7 @@ def test_digits_crossing_dark_2px_printed_lines_are_found_whole(held_out):
             n += len(boxes)
         results[f"{kind} {pitch} px"] = f"{found}/{n}"
     found = {k: int(r.split("/")[0]) for k, r in results.items()}
-    assert all(v >= (15 if k.startswith("ruled") else 10) for k, v in found.items()), f"digits found at their box: {results}"
+    assert all(v >= 15 for v in found.values()), f"digits found at their box: {results}"
 
 
 # ---------------------------------------------------------------------------------------- written pages
