@@ -1,7 +1,8 @@
 """The ink in a frame: how much darker than its paper each pixel is, with uneven and dim light divided out.
 
 Ink may be dark on light paper or light on a dark board, and of any colour: each pixel counts in its most
-affected channel (under coloured printed lines and a black or pencil pen, in its least affected one: neutral_share). The desk beyond the sheet's edge is masked out, so it never reads as one huge stroke.
+affected channel (under coloured printed lines and a black or pencil pen, in its least affected one:
+neutral_share). The desk beyond the sheet's edge is masked out, so it never reads as one huge stroke.
 """
 from __future__ import annotations
 
