@@ -20,8 +20,7 @@ def keras_to_onnx_proto(model, card: ModelCard, opset: int = DEFAULT_OPSET):
     from edgetl._deps import require
 
     tf = require("tensorflow", "export")
-    tf2onnx = require("tf2onnx", "export")
-    require("tf2onnx.convert", "export")
+    tf2onnx = require("tf2onnx", "export")  # its package imports tf2onnx.convert
 
     logging.getLogger("tf2onnx").setLevel(logging.WARNING)  # its INFO lines narrate every graph pass
     # Keras 3 models need an explicit signature; a None batch dim makes the ONNX batch axis dynamic.

@@ -67,7 +67,7 @@ def ink_of(image: np.ndarray, paper: dict, region) -> np.ndarray:
     under = paper["paper"][region]
     if paper["light"]:
         return cv2.convertScaleAbs(channel_max(cv2.subtract(image, under)), alpha=paper["scale"])
-    darker, neutral = cv2.subtract(under, image), paper.get("neutral", 0.0)
+    darker, neutral = cv2.subtract(under, image), paper["neutral"]
     darkest = channel_max(darker)
     if neutral > 0:
         darkest = cv2.addWeighted(darkest, 1.0 - neutral, channel_min(darker), neutral, 0.0)

@@ -9,17 +9,14 @@ import pytest
 from edgetl.runtime import ink as ink_module
 from edgetl.runtime.digits import find_digit_boxes
 from edgetl.runtime.tracking import iou
-from test_desk_reading import BLACK_INK, BLUE_INK, H, W, film, paper, write
+from test_desk_reading import BLACK_INK, BLUE_INK, H, W, film, held_out, paper, write  # noqa: F401 (a fixture)
 
 GREY_LINES = (0.7, 0.7, 0.7)  # BGR transmission: printed lines with no colour
 
 
 @pytest.fixture(scope="module")
-def held_out():
-    from edgetl.data import load_dataset
-
-    x, y = load_dataset("mnist-5k").split("test")
-    return x[..., 0]
+def digits(held_out):
+    return held_out[0]
 
 
 def share_of(frame: np.ndarray) -> float:
@@ -42,13 +39,13 @@ def found_at_their_box(frame: np.ndarray, boxes: list[list[int]]) -> int:
     return sum(max((iou(d, box) for d in detected), default=0.0) >= 0.5 for box in boxes)
 
 
-def test_black_pen_on_a_blue_grid_reads_in_the_least_affected_channel(held_out):
-    frame, _ = page_with_digits(held_out, 0, pitch=14, width=2, strength=1.6)
+def test_black_pen_on_a_blue_grid_reads_in_the_least_affected_channel(digits):
+    frame, _ = page_with_digits(digits, 0, pitch=14, width=2, strength=1.6)
     assert share_of(frame) == 1.0
 
 
-def test_a_coloured_pen_or_grey_lines_keep_the_usual_ink(held_out):
-    blue_pen, _ = page_with_digits(held_out, 0, ink=BLUE_INK, pitch=14, width=2, strength=1.6)
+def test_a_coloured_pen_or_grey_lines_keep_the_usual_ink(digits):
+    blue_pen, _ = page_with_digits(digits, 0, ink=BLUE_INK, pitch=14, width=2, strength=1.6)
     assert share_of(blue_pen) == 0.0  # blue on blue: in the blue channel the writing fades with the lines
     rng = np.random.default_rng(3)
     grey = paper(rng, kind="plain")
@@ -57,16 +54,16 @@ def test_a_coloured_pen_or_grey_lines_keep_the_usual_ink(held_out):
         grey[:, k:k + 2] *= np.float32(GREY_LINES)
     for k in range(0, H, 14):
         grey[k:k + 2] *= np.float32(GREY_LINES)
-    write(grey, held_out[700], 200, 200, 40)
+    write(grey, digits[700], 200, 200, 40)
     assert share_of(film(grey, rng)) == 0.0  # the lines are as grey as the pen: no channel tells them apart
     blank = film(paper(np.random.default_rng(4), kind="plain"), np.random.default_rng(4))
     assert share_of(blank) == 0.0
 
 
-def test_small_digits_on_a_dense_blue_grid_as_dark_as_the_pen_are_found(held_out, monkeypatch):
+def test_small_digits_on_a_dense_blue_grid_as_dark_as_the_pen_are_found(digits, monkeypatch):
     """14 px squares of 2 px lines that in the red channel are as dark as the strokes (a webcam's view of blue
     squared paper in dim light). Measured: 36/36 at their box; with the usual ink (most affected channel) 31/36."""
-    pages = [page_with_digits(held_out, seed, pitch=14, width=2, strength=1.6) for seed in range(6)]
+    pages = [page_with_digits(digits, seed, pitch=14, width=2, strength=1.6) for seed in range(6)]
     found = sum(found_at_their_box(frame, boxes) for frame, boxes in pages)
     monkeypatch.setattr(ink_module, "neutral_share", lambda darker, reference: 0.0)
     usual = sum(found_at_their_box(frame, boxes) for frame, boxes in pages)
