@@ -219,19 +219,39 @@ def _handler(signum, frame):
     if _deferral["depth"] > 0:  # inside a rename that must not be cut in half: raise when it is done
         _deferral["pending"] = signum
         return
+    if _inside_import(frame):
+        # raised here, it could land in a compiled extension's initialisation (onnx's, when an export imports
+        # the quantizer): that extension crashes the process (-11, -6) or swallows it as an ImportError
+        _send_again(signum)
+        return
     raise Interrupted(signum)
+
+
+def _inside_import(frame) -> bool:
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_find_and_load" and code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _send_again(signum: int, delay: float = 0.05) -> None:
+    """The same signal to this process a moment later, from another thread: the main thread handles it once
+    it has left what it is in (an import, a callback whose exceptions Python drops)."""
+    again = threading.Timer(delay, os.kill, (os.getpid(), signum))
+    again.daemon = True
+    again.start()
 
 
 def _redeliver(hook):
     """An unraisable-exception hook: an Interrupted raised where Python drops exceptions (a weakref callback
     or __del__ run by the garbage collector) would be lost with the user's Ctrl-C; send the signal again a
-    moment later, from another thread, so that it is raised once that callback (and this hook) returned."""
+    moment later so that it is raised once that callback (and this hook) returned."""
 
     def unraisable(info) -> None:
         if isinstance(info.exc_value, Interrupted):
-            again = threading.Timer(0.05, os.kill, (os.getpid(), info.exc_value.signum))
-            again.daemon = True
-            again.start()
+            _send_again(info.exc_value.signum)
         else:
             hook(info)
 

@@ -323,6 +323,30 @@ def test_a_signal_that_lands_in_a_garbage_collector_callback_is_not_lost():
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and sys.unraisablehook is not None
 
 
+
+def test_a_signal_that_lands_inside_an_import_is_raised_once_the_import_is_done(tmp_path, monkeypatch):
+    # found by CI: SIGTERM raised while onnx's compiled extension initialised (an export importing the
+    # quantizer) crashed the process (-11) instead of exiting 143 with the previous files kept
+    from edgetl.runtime._io import Interrupted, signal_handlers
+
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        pytest.skip("SIGTERM is handled by the test runner")
+    (tmp_path / "slow_to_import.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "for _ in range(20):\n"
+        "    time.sleep(0.01)  # the handler runs in here, inside the import\n"
+        "FINISHED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(Interrupted) as caught:
+        with signal_handlers():
+            import slow_to_import  # noqa: F401
+            for _ in range(200):
+                time.sleep(0.01)
+    assert caught.value.signum == signal.SIGTERM
+    assert sys.modules["slow_to_import"].FINISHED
+    del sys.modules["slow_to_import"]
+
 # --- temp files ------------------------------------------------------------------------------------
 
 def test_stale_temp_files_of_dead_processes_are_removed_by_the_next_write(tmp_path):
