@@ -29,6 +29,8 @@ bench: $(BIN)/edgetl
 	$(BIN)/python bench/runtime_speed.py --model runs/bench/model.int8.onnx --clip runs/clips/digits.mp4
 	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/clips/desk-seed11.mp4 --hard --seed 11
 	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/clips/desk-seed12.mp4 --hard --seed 12
+	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/clips/desk-seed13.mp4 --hard --seed 13
+	$(BIN)/python bench/clip_accuracy.py --model runs/bench/model.int8.onnx --clip runs/clips/desk-seed14.mp4 --hard --seed 14
 	$(BIN)/python bench/runtime_speed.py --model runs/bench/model.int8.onnx --clip runs/clips/desk-seed11.mp4
 	$(BIN)/python bench/writers.py --model runs/bench/model.int8.onnx --report
 

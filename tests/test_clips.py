@@ -213,3 +213,22 @@ def test_error_kinds_sort_every_digit_and_every_leftover_detection():
     ]
     assert error_kinds(truth, records) == {"right": 1, "misread_boxed": 1, "misread_cut": 2, "missed": 2,
                                            "false_on_empty": 1, "false_part": 1, "false_clutter": 1}
+
+
+def test_the_pen_spy_names_each_written_digit_and_changes_no_scene(test_digits):
+    """bench/misread_sources.py sorts misreads by the MNIST digit behind each box: the spy must pair every box with
+    the digit written there (digits that did not fit a row are rewritten, then dropped) and leave the scenes alone."""
+    import edgetl.desk as desk
+    from misread_sources import PenSpy
+
+    x, y = test_digits
+    pool, labels = x[:60], y[:60]
+    plain = list(desk_frames(pool, labels, 8, 1, seed=4))
+    with PenSpy(pool, labels) as spy:
+        spied = list(desk_frames(pool, labels, 8, 1, seed=4))
+    assert desk.rewrite is rewrite  # put back
+    assert [np.array_equal(a, b) for (a, _, _), (b, _, _) in zip(plain, spied)] == [True] * len(plain)
+    written = [page for page in spy.pages if page]
+    assert [[int(labels[i]) for i, _ in page] for page in written] == [lab for _, _, lab in spied if lab]
+    assert sum(len(page) for page in written) > 10
+    assert all(crop.shape == (28, 28) and crop.max() > 50 for page in written for _, crop in page)  # ink in each

@@ -1,0 +1,127 @@
+"""Where the digits a model misreads on hard desk scenes go wrong: the digit, the renderer's pen, or the reader.
+
+    python bench/misread_sources.py --model runs/bench/model.int8.onnx --seeds 100 101 [--sheet misread.png]
+
+Renders hard desk scenes (edgetl.desk, 20 scenes x 10 frames a seed, as the tune clips but not encoded),
+finds and reads every frame as `edgetl run --no-smooth` does, and sorts each well-boxed digit read wrong by
+what the same model makes of
+- the held-out MNIST digit itself: read wrong too -> "the digit" (an ambiguous digit, or the model's error);
+- the digit as the renderer's pen rewrote it, clean and cut straight from its ink: read wrong -> "the pen"
+  (the rewrite changed the digit, or the model fails on pen strokes);
+- else -> "the reader" (finding and cutting it out on the page: blur, printed lines, light).
+``--sheet`` writes a contact sheet of the rewritten ones (original | pen | crop the model read).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import edgetl.desk as desk
+from clips import WELL_BOXED, iou
+from edgetl.data import load_dataset
+from edgetl.runtime.crop import mnist_crop
+from edgetl.runtime.model import Model
+from edgetl.runtime.stream import digit_batch, digit_probabilities
+
+
+class PenSpy:
+    """Wraps edgetl.desk's writer to record, for every digit written on a page, its index in the pool and the
+    rewritten digit cut straight from its ink (the renderer is otherwise untouched: same scenes per seed)."""
+
+    def __init__(self, pool: np.ndarray, labels: np.ndarray):
+        self.index = {pool[i].tobytes(): i for i in range(len(pool))}
+        self.labels, self.calls, self.pages = labels, [], []
+        self.write, self.rewrite = desk._write, desk.rewrite
+
+    def __enter__(self) -> "PenSpy":
+        desk._write, desk.rewrite = self.spy_write, self.spy_rewrite
+        return self
+
+    def __exit__(self, *exc) -> None:
+        desk._write, desk.rewrite = self.write, self.rewrite
+
+    def spy_rewrite(self, digit, *args, **kwargs):
+        alpha = self.rewrite(digit, *args, **kwargs)
+        ys, xs = np.nonzero(alpha > 0.35)
+        box = [xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()]
+        self.calls.append((self.index[digit.tobytes()], mnist_crop((alpha * 255).astype(np.uint8), box)))
+        return alpha
+
+    def spy_write(self, *args, **kwargs):
+        self.calls.clear()
+        boxes, labels = self.write(*args, **kwargs)
+        written, k = [], 0
+        for label in labels:  # digits that did not fit their row were rewritten, then dropped
+            while self.labels[self.calls[k][0]] != label:
+                k += 1
+            written.append(self.calls[k])
+            k += 1
+        self.pages.append(written)
+        return boxes, labels
+
+
+def read(model: Model, images: np.ndarray) -> np.ndarray:
+    """The digit read (argmax), or -1 where the model refuses it."""
+    digits, rejected = digit_probabilities(model.card, model.predict_batch(images[..., None]))
+    return np.where(rejected, -1, digits.argmax(1))
+
+
+def tally_seed(model: Model, x: np.ndarray, y: np.ndarray, as_is: np.ndarray, seed: int, spy: PenSpy,
+               counts: collections.Counter, tiles: list | None) -> None:
+    """Count one seed's well-boxed digits by outcome; add contact-sheet tiles of the pen's misreads to ``tiles``."""
+    spy.pages.clear()
+    for frame, boxes, labels in desk.desk_frames(x, y, 20, 10, seed):
+        if not labels:
+            continue
+        batch, found, _ = digit_batch(model, frame, None)
+        if not found:
+            counts["not boxed"] += len(labels)
+            continue
+        got = read(model, batch[:len(found), ..., 0])
+        for box, label, (source, pen_crop) in zip(boxes, labels, spy.pages[-1]):
+            overlaps = [iou(box, f) for f in found]
+            k = int(np.argmax(overlaps))
+            if overlaps[k] < WELL_BOXED:
+                counts["not boxed"] += 1
+                continue
+            counts["well boxed"] += 1
+            if got[k] in (label, -1):
+                counts["read right" if got[k] == label else "refused"] += 1
+                continue
+            where = ("the digit" if as_is[source] != label else
+                     "the pen" if read(model, pen_crop[None])[0] != label else "the reader")
+            counts[f"misread: {where}"] += 1
+            if where == "the pen" and tiles is not None and len(tiles) < 60:
+                tiles.append(np.hstack([x[source], pen_crop, batch[k, ..., 0]]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--sheet", type=Path)
+    args = parser.parse_args()
+    model = Model(args.model, device="cpu")
+    x, y = load_dataset("mnist-5k").split("test")
+    x, y = np.asarray(x).reshape(-1, 28, 28), np.asarray(y).reshape(-1)
+    as_is = read(model, x)
+    counts, tiles = collections.Counter(), []
+    with PenSpy(x, y) as spy:
+        for seed in args.seeds:
+            tally_seed(model, x, y, as_is, seed, spy, counts, tiles if args.sheet else None)
+            print(f"seeds up to {seed}: {dict(counts)}", flush=True)
+    boxed = counts["well boxed"]
+    for key in ("misread: the digit", "misread: the pen", "misread: the reader", "refused"):
+        print(f"| {key} | {counts[key]} | {100 * counts[key] / max(1, boxed):.2f}% of {boxed} well boxed |")
+    if args.sheet and tiles:
+        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 6)
+        sheet = np.vstack([np.hstack(tiles[i:i + 6]) for i in range(0, len(tiles), 6)])
+        cv2.imwrite(str(args.sheet), cv2.resize(sheet, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST))
+
+
+if __name__ == "__main__":
+    main()
