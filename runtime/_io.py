@@ -196,7 +196,7 @@ def exit_code(exc: BaseException) -> int:
     return getattr(exc, "exit_code", 128 + signal.SIGINT)
 
 
-_deferral = {"depth": 0, "pending": None}
+_deferral = {"depth": 0, "pending": None, "imports": 0}  # imports: how deep in imports signal_handlers began
 
 
 _received = {"signum": None}  # the last signal _handler saw
@@ -219,7 +219,7 @@ def _handler(signum, frame):
     if _deferral["depth"] > 0:  # inside a rename that must not be cut in half: raise when it is done
         _deferral["pending"] = signum
         return
-    if _inside_import(frame):
+    if _imports_around(frame) > _deferral["imports"]:
         # raised here, it could land in a compiled extension's initialisation (onnx's, when an export imports
         # the quantizer): that extension crashes the process (-11, -6) or swallows it as an ImportError
         _send_again(signum)
@@ -227,13 +227,14 @@ def _handler(signum, frame):
     raise Interrupted(signum)
 
 
-def _inside_import(frame) -> bool:
+def _imports_around(frame) -> int:
+    """How many imports the frame's code runs inside (the import system's _find_and_load frames around it)."""
+    count = 0
     while frame is not None:
         code = frame.f_code
-        if code.co_name == "_find_and_load" and code.co_filename.startswith("<frozen importlib"):
-            return True
+        count += code.co_name == "_find_and_load" and code.co_filename.startswith("<frozen importlib")
         frame = frame.f_back
-    return False
+    return count
 
 
 def _send_again(signum: int, delay: float = 0.05) -> None:
@@ -271,12 +272,15 @@ def signal_handlers():
         if current in (default, _handler):
             previous[signum] = current
             signal.signal(signum, _handler)
-    hook = sys.unraisablehook
+    hook, imports = sys.unraisablehook, _deferral["imports"]
     sys.unraisablehook = _redeliver(hook)
+    # only imports begun inside the block hold a signal: a command run while its caller's module is being
+    # imported (at import time) would otherwise hold it until that import, the whole command, is done
+    _deferral["imports"] = _imports_around(sys._getframe())
     try:
         yield
     finally:
-        sys.unraisablehook = hook
+        sys.unraisablehook, _deferral["imports"] = hook, imports
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -354,6 +354,30 @@ def test_a_signal_that_lands_inside_an_import_is_raised_once_the_import_is_done(
     assert sys.modules["slow_to_import"].FINISHED
     del sys.modules["slow_to_import"]
 
+
+def test_a_command_run_while_its_caller_is_imported_is_still_interrupted(tmp_path, monkeypatch, default_sigterm):
+    # a signal inside an import waits for the import to end; a command run at its caller's import time (the whole
+    # command inside an import) must not wait for all of it
+    (tmp_path / "runs_at_import.py").write_text(
+        "import os, signal, time\n"
+        "from edgetl.runtime._io import Interrupted, signal_handlers\n"
+        "CAUGHT, start = None, time.monotonic()\n"
+        "try:\n"
+        "    with signal_handlers():\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        while time.monotonic() - start < 2:\n"
+        "            time.sleep(0.01)\n"
+        "except Interrupted as exc:\n"
+        "    CAUGHT = (exc.signum, time.monotonic() - start)\n"
+        "signal.signal(signal.SIGTERM, lambda *_: None)  # a signal sent again, if any, must not end the test run\n"
+        "time.sleep(0.2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import runs_at_import
+
+    caught = runs_at_import.CAUGHT
+    del sys.modules["runs_at_import"]
+    assert caught is not None and caught[0] == signal.SIGTERM and caught[1] < 0.5
+
 # --- temp files ------------------------------------------------------------------------------------
 
 def test_stale_temp_files_of_dead_processes_are_removed_by_the_next_write(tmp_path):
