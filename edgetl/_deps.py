@@ -35,7 +35,8 @@ def require(module: str, purpose: str):
     interruption lands in some compiled extension's initialisation: that extension is left half made (an
     export stopped so crashed, -11) or it reports an ImportError, which a library's ``except ImportError``
     can swallow (an export stopped so ran on to the end, exit 0) and which would read here as a broken
-    install.
+    install. (Under the CLI's handlers runtime._io holds a signal inside any import; this also covers a Python
+    caller with none installed.)
     """
     from edgetl.runtime._io import deferred_signals
 

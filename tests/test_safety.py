@@ -311,7 +311,6 @@ def test_a_signal_that_lands_in_a_garbage_collector_callback_is_not_lost(default
 
     from edgetl.runtime._io import Interrupted, signal_handlers
 
-
     class Thing:
         pass
 
@@ -331,6 +330,12 @@ def test_a_signal_that_lands_in_a_garbage_collector_callback_is_not_lost(default
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and sys.unraisablehook is not None
 
 
+def importable(tmp_path, monkeypatch, name: str, source: str) -> None:
+    """A module ``name`` with ``source`` that this test alone can import (sys.modules forgets it afterwards)."""
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
 
 def test_a_signal_that_lands_inside_an_import_is_raised_once_the_import_is_done(tmp_path, monkeypatch,
                                                                               default_sigterm):
@@ -338,13 +343,12 @@ def test_a_signal_that_lands_inside_an_import_is_raised_once_the_import_is_done(
     # quantizer) crashed the process (-11) instead of exiting 143 with the previous files kept
     from edgetl.runtime._io import Interrupted, signal_handlers
 
-    (tmp_path / "slow_to_import.py").write_text(
+    importable(tmp_path, monkeypatch, "slow_to_import",
         "import os, signal, time\n"
         "os.kill(os.getpid(), signal.SIGTERM)\n"
         "for _ in range(20):\n"
         "    time.sleep(0.01)  # the handler runs in here, inside the import\n"
         "FINISHED = True\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(Interrupted) as caught:
         with signal_handlers():
             import slow_to_import  # noqa: F401
@@ -352,13 +356,12 @@ def test_a_signal_that_lands_inside_an_import_is_raised_once_the_import_is_done(
                 time.sleep(0.01)
     assert caught.value.signum == signal.SIGTERM
     assert sys.modules["slow_to_import"].FINISHED
-    del sys.modules["slow_to_import"]
 
 
 def test_a_command_run_while_its_caller_is_imported_is_still_interrupted(tmp_path, monkeypatch, default_sigterm):
     # a signal inside an import waits for the import to end; a command run at its caller's import time (the whole
     # command inside an import) must not wait for all of it
-    (tmp_path / "runs_at_import.py").write_text(
+    importable(tmp_path, monkeypatch, "runs_at_import",
         "import os, signal, time\n"
         "from edgetl.runtime._io import Interrupted, signal_handlers\n"
         "CAUGHT, start = None, time.monotonic()\n"
@@ -371,12 +374,11 @@ def test_a_command_run_while_its_caller_is_imported_is_still_interrupted(tmp_pat
         "    CAUGHT = (exc.signum, time.monotonic() - start)\n"
         "signal.signal(signal.SIGTERM, lambda *_: None)  # a signal sent again, if any, must not end the test run\n"
         "time.sleep(0.2)\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
     import runs_at_import
 
     caught = runs_at_import.CAUGHT
-    del sys.modules["runs_at_import"]
     assert caught is not None and caught[0] == signal.SIGTERM and caught[1] < 0.5
+
 
 # --- temp files ------------------------------------------------------------------------------------
 
