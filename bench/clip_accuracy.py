@@ -59,7 +59,7 @@ def main() -> None:
         ("empty frames (nothing written)", f"{scores['empty_frames']}"),
         ("false detections on empty frames", f"{scores['false_on_empty']}"),
         ("digits misread: well boxed / cut or merged", f"{share('misread_boxed')} / {share('misread_cut')}"),
-        ("digits not found", share("missed")),
+        ("digits not found (of them in a box matched to another digit)", f"{share('missed')} ({share('missed_merged')})"),
         ("false detections on written pages: a piece of a digit / elsewhere",
          f"{kinds['false_part']} / {kinds['false_clutter']}"),
         ("FPS (decode + find + classify" + (" + draw + encode)" if args.save else ")"), f"{summary['fps']:.0f}"),

@@ -157,15 +157,18 @@ PART_OF_DIGIT = 0.3  # ... a detection left over that covers this much of a writ
 def error_kinds(truth: list[dict], records: list[dict]) -> dict:
     """What went wrong, matched as score_clip matches: each written digit is read right, misread with a box on it
     (``misread_boxed``: IoU >= WELL_BOXED, the classifier's error), misread with a box that is a piece of it or
-    spans more (``misread_cut``: the finder's), or ``missed``; each detection left over is ``false_on_empty``
+    spans more (``misread_cut``: the finder's), or ``missed``; ``missed_merged`` counts the missed digits that lie
+    in a box matched to another digit (two digits boxed as one). Each detection left over is ``false_on_empty``
     (a page with nothing written), ``false_part`` (on a piece of a written digit) or ``false_clutter``."""
-    kinds = dict.fromkeys(("right", "misread_boxed", "misread_cut", "missed",
+    kinds = dict.fromkeys(("right", "misread_boxed", "misread_cut", "missed", "missed_merged",
                            "false_on_empty", "false_part", "false_clutter"), 0)
     for frame_truth, record in zip(truth, records):
         matched, leftover = match_frame(frame_truth, record["detections"])
+        taken = [found["box"] for _, _, found in matched if found is not None]
         for box, label, found in matched:
             kinds["missed" if found is None else "right" if found["label"] == str(label) else
                   "misread_boxed" if iou(box, found["box"]) >= WELL_BOXED else "misread_cut"] += 1
+            kinds["missed_merged"] += found is None and any(overlap(box, other) >= MATCH for other in taken)
         for d in leftover:
             on_digit = max((overlap(box, d["box"]) for box in frame_truth["boxes"]), default=0.0)
             kinds["false_on_empty" if not frame_truth["labels"] else

@@ -212,7 +212,18 @@ def test_error_kinds_sort_every_digit_and_every_leftover_detection():
         {"detections": [det([195, 95, 70, 50], "0")]},  # an 8 in a box twice its width: misread, cut wrong
     ]
     assert error_kinds(truth, records) == {"right": 1, "misread_boxed": 1, "misread_cut": 2, "missed": 2,
-                                           "false_on_empty": 1, "false_part": 1, "false_clutter": 1}
+                                           "missed_merged": 0, "false_on_empty": 1, "false_part": 1,
+                                           "false_clutter": 1}
+
+
+def test_a_digit_boxed_with_its_neighbour_is_missed_inside_the_others_box():
+    """Two digits in one box: the box reads one of them (right or wrong), the other is missed and counted as
+    missed inside another digit's box; a digit with no box near it is missed and not counted so."""
+    truth = [{"boxes": [[10, 10, 20, 30], [32, 10, 20, 30], [200, 10, 20, 30]], "labels": [0, 9, 4]}]
+    records = [{"detections": [det([10, 10, 42, 30], "8")]}]  # the 0 and the 9 as one 8; the 4 not found
+    assert error_kinds(truth, records) == {"right": 0, "misread_boxed": 0, "misread_cut": 1, "missed": 2,
+                                           "missed_merged": 1, "false_on_empty": 0, "false_part": 0,
+                                           "false_clutter": 0}
 
 
 def test_the_pen_spy_names_each_written_digit_and_changes_no_scene(test_digits):
