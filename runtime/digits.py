@@ -225,15 +225,22 @@ def continues_beyond(ink: np.ndarray, box) -> bool:
     """True when a thin upright piece goes on past its top or bottom end as about as dark a stroke: a piece of a
     printed line (a margin the line search missed), not a 1, which has paper above and below it.
 
-    A ruled line across a 1's end adds ink to only a few rows of the strip, not most of them.
+    A ruled line across a 1's end adds ink to only a few rows of the strip, not most of them. Only the columns
+    in line with the piece's end count: the next digit's curve beside a 1's end does not go on from it (a 1
+    written close after a 3 was dropped as a line piece).
     """
     x, y, w, h = box
-    peak = float(ink[y:y + h, x:x + w].max())
-    reach, side = max(6, h // 3), max(3, w // 2)
-    x0, x1 = max(0, x - side), x + w + side
-    for top, bottom in ((y - reach, y), (y + h, y + h + reach)):
-        strip = ink[max(0, top):max(0, bottom), x0:x1]
-        if len(strip) >= reach // 2 and np.count_nonzero(strip.max(axis=1) >= 0.5 * peak) >= 0.8 * len(strip):
+    piece = ink[y:y + h, x:x + w]
+    peak = float(piece.max())
+    reach = max(6, h // 3)
+    for end, rows in ((piece[:3], range(y - 1, y - reach - 1, -1)), (piece[-3:], range(y + h, y + h + reach))):
+        cols = np.flatnonzero(end.max(axis=0) >= 0.5 * peak)
+        x0, x1 = (x + cols[0], x + cols[-1] + 1) if len(cols) else (x, x + w)
+        inside = [r for r in rows if 0 <= r < ink.shape[0]]
+        # row d px past the end: the end's columns widened by 1 + d / 5 px each side (a line tilted up to 11 degrees)
+        going_on = sum(ink[r, max(0, x0 - 1 - d // 5):x1 + 1 + d // 5].max(initial=0) >= 0.5 * peak
+                       for d, r in enumerate(inside))
+        if len(inside) >= reach // 2 and going_on >= 0.8 * len(inside):
             return True
     return False
 

@@ -567,6 +567,25 @@ def test_a_piece_of_a_longer_line_is_not_a_one():
     assert not continues_beyond(ink, [498, 98, 6, 84])
 
 
+def test_a_one_in_marker_written_close_after_a_three_is_not_a_line_piece():
+    """continues_beyond looked for ink past a thin piece's end anywhere within half its width: a 1 in a 10-px marker
+    written 2-4 px after a 3 found the 3's upright right side there and was dropped as a piece of a printed line
+    (wide-200 frames 22-23: "3 1 8" in red read "3 8"). Only ink in line with the piece's end counts now."""
+    from edgetl.runtime.digits import continues_beyond
+
+    for gap in (2, 3, 4):
+        three, one = np.zeros((H, W), np.uint8), np.zeros((H, W), np.uint8)
+        cv2.ellipse(three, (280, 222), (22, 30), 0, -90, 90, 190, 8, cv2.LINE_AA)  # the 3's two bowls
+        cv2.ellipse(three, (280, 278), (24, 26), 0, -90, 90, 190, 8, cv2.LINE_AA)
+        x = int(np.flatnonzero(three[222])[-1]) + gap + 6
+        cv2.line(one, (x, 228), (x + 1, 290), 190, 10, cv2.LINE_AA)
+        ys, xs = np.nonzero(one)
+        box = [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1]
+        assert not continues_beyond(np.maximum(three, one), box), gap
+        cv2.line(one, (x, 140), (x, 228), 190, 10, cv2.LINE_AA)  # the same stroke going on above: a line's piece
+        assert continues_beyond(np.maximum(three, one), box), gap
+
+
 def test_a_five_whose_bar_stands_apart_is_one_box_and_a_dash_far_above_is_not_joined():
     """The bar of a 5 written in two strokes floats above the right of its body (4 of 18 fragment boxes in a
     sample of the tune clips): attach_bars joins it, and the box is not cut again at the gap. A flat dash a
