@@ -74,6 +74,24 @@ def test_int8_is_verified_and_smaller(tiny_run, exported):
         assert metadata_entries(data)[SHA256_KEY] == model_sha256(data)
 
 
+def test_int8_keeps_the_heads_logits_and_softmax_in_float(tiny_run, exported):
+    """Quantized, the probabilities came out in 1/255 steps and close logits tied (two digits at 0.47 each)."""
+    import onnx
+
+    from edgetl.data import load_dataset
+
+    card = ModelCard.load(tiny_run / "card.json")
+    x, _ = load_dataset(card.training["data"], image_size=32).split("train")
+    float_out, int8_out = outputs(exported / "model.onnx", np.asarray(x)), outputs(exported / "model.int8.onnx", np.asarray(x))
+    off_grid = np.abs(int8_out * 255 - np.round(int8_out * 255))
+    assert np.mean(off_grid > 0.01) > 0.5  # not a quantized output's levels
+    nodes = onnx.load(str(exported / "model.int8.onnx")).graph.node
+    head = max(i for i, node in enumerate(nodes) if node.op_type in ("MatMul", "Gemm"))
+    assert [node.op_type for node in nodes[head:]] == ["Gemm", "Softmax"] or \
+        [node.op_type for node in nodes[head:]] == ["MatMul", "Add", "Softmax"]
+    assert np.max(np.abs(int8_out - float_out)) < 0.05
+
+
 def test_int8_digit_reader_keeps_its_accuracy(digit_run):
     """The gate's realistic threshold (the default 1 point), checked here on 1,000 held-out digits."""
     from edgetl.data import load_dataset
