@@ -586,6 +586,28 @@ def test_a_one_in_marker_written_close_after_a_three_is_not_a_line_piece():
         assert continues_beyond(np.maximum(three, one), box), gap
 
 
+def test_a_missed_line_piece_beside_a_digit_is_not_joined_to_it_and_a_four_in_two_strokes_still_is():
+    """A faint margin the line search missed left a 100-px piece beside a 2 (47 px): join_fragments took it for the
+    long stroke of a 4 written in two, and the 2 and the 7 after it came out as one box the piece's height (wide-201
+    frame 394). A piece whose stroke goes on past its ends is a line's and is left out before fragments are joined;
+    the stem of a 4, with paper above and below it, is still joined to the rest of its 4."""
+    from edgetl.runtime.digits import DigitFinderConfig, blobs
+
+    ink = np.zeros((H, W), np.uint8)
+    cv2.line(ink, (70, 0), (70, H - 1), 120, 3)  # the margin; the mask held only y 328-427 of it
+    cv2.ellipse(ink, (47, 365), (18, 14), 0, 180, 360, 200, 3)  # a 2: its bowl, its diagonal, its base
+    cv2.line(ink, (65, 365), (29, 396), 200, 3)
+    cv2.line(ink, (29, 396), (66, 396), 200, 3)
+    cv2.line(ink, (300, 150), (300, 250), 200, 4)  # a 4 in two strokes: the stem, and the open left part beside it
+    cv2.line(ink, (262, 150), (258, 205), 200, 4)
+    cv2.line(ink, (258, 205), (297, 205), 200, 4)
+    lines = np.zeros((H, W), np.uint8)
+    two, margin, stem, rest_of_four = [27, 351, 40, 47], [69, 328, 3, 100], [298, 148, 5, 104], [256, 148, 42, 60]
+    joined, _ = blobs([two, margin, stem, rest_of_four], ink, lines, DigitFinderConfig())
+    assert two in joined and not any(box[3] >= 100 and box[0] <= 27 for box in joined)
+    assert [256, 148, 47, 104] in joined  # the 4's two strokes, one box
+
+
 def test_a_five_whose_bar_stands_apart_is_one_box_and_a_dash_far_above_is_not_joined():
     """The bar of a 5 written in two strokes floats above the right of its body (4 of 18 fragment boxes in a
     sample of the tune clips): attach_bars joins it, and the box is not cut again at the gap. A flat dash a
