@@ -39,7 +39,9 @@ class DigitFinderConfig:
     weak_floor: float = 30.0  # ... and where its faint, blurred edges stop
     weak_mads: float = 5.0
     clean_weak_floor: float = 20.0  # ... lower on a clean page, whose 95th percentile of ink is under
-    clean_busy: float = 1.4  # ... weak_floor / clean_busy (faint printed lines there would grow from strokes)
+    clean_busy: float = 1.3  # ... weak_floor / clean_busy (faint printed lines there would grow from strokes);
+    # 1.4 until 2026-12-05: the weak floor at 1.4 x a faintly ruled page's 95th percentile (21 -> 29.4) cut a pencil
+    # 8's lower loop off at its 24-28 junction (tune-101, a whole scene read 7); 1.3 reads the tune set +0.3 points
     faint_floor: float = 40.0  # a stroke with no pixel at the strong level still counts when this much of it
     faint_run: float = 0.08  # ... (a length, as a fraction of the frame height) reaches faint_floor: pencil in dim light
     clean_faint_floor: float = 26.0  # ... lower on a clean page, by as much of the way as the weak floor goes there
