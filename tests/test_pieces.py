@@ -130,6 +130,26 @@ def test_a_digit_under_a_deep_shadow_is_found_and_the_desk_is_not_a_stroke():
     assert len(boxes) == 1 and boxes[0][0] < 100, boxes  # the 7; nothing along the desk's edge
 
 
+def test_a_marker_digit_in_a_soft_shadow_at_the_edge_is_not_taken_for_the_desk():
+    """A 6 in thick black marker written where a soft shadow darkens the page's edge: the stroke and the shadow
+    made one dark region reaching the border, and the stroke's own sharp edge passed for the sheet's edge, so
+    off_page_mask cut the 6 out (nothing found, or only a piece of it: wide-200 frames 30-31 read its loop as a 0).
+    Strokes are closed away before the dark regions and their edges are judged."""
+    from edgetl.runtime.digits import find_digit_boxes
+
+    for low, span, centre in ((0.3, 250, 45), (0.3, 250, 60), (0.2, 250, 75)):  # light at the edge, over px; the 6
+        frame = np.full((480, 640, 3), 235, np.float32)
+        frame *= np.clip(low + (1 - low) * np.arange(640, dtype=np.float32) / span, low, 1.0)[None, :, None]
+        ink = np.zeros((480, 640), np.uint8)
+        cv2.ellipse(ink, (centre, 300), (30, 26), 0, 0, 360, 255, 12, cv2.LINE_AA)  # the 6's loop
+        cv2.ellipse(ink, (centre + 30, 290), (60, 100), 0, 180, 260, 255, 12, cv2.LINE_AA)  # its stem, up and over
+        frame *= 1 - 0.9 * (ink.astype(np.float32) / 255)[..., None]
+        ys, xs = np.nonzero(ink > 127)
+        boxes = find_digit_boxes(np.clip(frame, 0, 255).astype(np.uint8))[0]
+        assert len(boxes) == 1, (centre, boxes)
+        assert abs(boxes[0][0] - xs.min()) <= 4 and abs(boxes[0][1] - ys.min()) <= 4, (centre, boxes)
+
+
 def vignetted_noisy_page(seed: int) -> np.ndarray:
     """A 640x480 page whose top-left corner falls to 30% of the light, with sensor noise all over (sigma 9),
     a 4 written in the dimmer half and a 7 in the bright one."""
