@@ -1,6 +1,6 @@
 """Boxes of the finder that hold two or more written digits, by how many, their layout and the step that joined them.
 
-    python bench/merge_census.py [--clips runs/clips/wide-200.mp4 runs/clips/wide-201.mp4] [--every 2] [--sheet merges.png]
+    python bench/merge_census.py [--clips runs/clips/wide-200.mp4 ...] [--every 2] [--sheet merges.png]
 
 The finder alone (no model): for every ``--every``-th frame, each box of ``find_digit_candidates`` that covers half or
 more of two written digits is a merge. Its step is the first of the finder's steps after which some box already

@@ -82,7 +82,8 @@ def test_int8_keeps_the_heads_logits_and_softmax_in_float(tiny_run, exported):
 
     card = ModelCard.load(tiny_run / "card.json")
     x, _ = load_dataset(card.training["data"], image_size=32).split("train")
-    float_out, int8_out = outputs(exported / "model.onnx", np.asarray(x)), outputs(exported / "model.int8.onnx", np.asarray(x))
+    x = np.asarray(x)
+    float_out, int8_out = outputs(exported / "model.onnx", x), outputs(exported / "model.int8.onnx", x)
     off_grid = np.abs(int8_out * 255 - np.round(int8_out * 255))
     assert np.mean(off_grid > 0.01) > 0.5  # not a quantized output's levels
     nodes = onnx.load(str(exported / "model.int8.onnx")).graph.node
