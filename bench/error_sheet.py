@@ -1,0 +1,102 @@
+"""A sheet of one kind of error on a rendered clip: each written digit (or false detection) of that kind, cut from its
+frame with the written boxes in green and the detections in red, its frame, label and reading beneath.
+
+    python bench/error_sheet.py --model runs/bench/model.int8.onnx --clip runs/clips/wide-200.mp4 --no-smooth \
+        --kind missed --out missed.png
+
+Kinds, as ``bench/clips.py::error_kinds`` sorts them: ``missed`` (no detection on the digit, and none holding it with
+another), ``merged`` (not found, inside a box matched to another digit), ``misread_cut`` (read wrong with a box that
+is a piece of it or spans more), ``misread_boxed`` (read wrong with a good box), ``false`` (a detection on no written
+digit). Looking at these sheets found the three finder fixes of 2026-12-05 evening (bench/README.md).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from clips import MATCH, WELL_BOXED, iou, match_frame, overlap
+from edgetl.runtime.app import run
+from edgetl.runtime.model import Model
+
+KINDS = ("missed", "merged", "misread_cut", "misread_boxed", "false")
+TILE = 160
+
+
+def kind_of(box, label, found, taken: list) -> str | None:
+    """The error kind of one written digit as match_frame matched it, or None when it was read right."""
+    if found is None:
+        return "merged" if any(overlap(box, other) >= MATCH for other in taken) else "missed"
+    if found["label"] == str(label):
+        return None
+    return "misread_boxed" if iou(box, found["box"]) >= WELL_BOXED else "misread_cut"
+
+
+def cases(truth: list[dict], records: list[dict], kind: str):
+    """(frame index, box to centre on, caption) for every case of ``kind``."""
+    for index, (written, record) in enumerate(zip(truth, records)):
+        matched, leftover = match_frame(written, record["detections"])
+        if kind == "false":
+            for d in leftover:
+                yield index, d["box"], f"{index}: read {d['label']} {d['score']:.2f}"
+            continue
+        taken = [found["box"] for _, _, found in matched if found is not None]
+        for box, label, found in matched:
+            if kind_of(box, label, found, taken) == kind:
+                yield index, box, f"{index}: {label} read {found['label'] if found else '-'}, {box[3]} px"
+
+
+def tile(frame: np.ndarray, written: dict, detections: list[dict], box, caption: str) -> np.ndarray:
+    image = frame.copy()
+    for x, y, w, h in written["boxes"]:
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 200, 0), 1)
+    for d in detections:
+        x, y, w, h = d["box"]
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 0, 255), 1)
+        cv2.putText(image, d["label"], (x, max(10, y - 2)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
+    x, y, w, h = box
+    pad = max(w, h) // 2 + 10
+    crop = image[max(0, y - pad):y + h + pad, max(0, x - pad):x + w + pad]
+    scale = TILE / max(crop.shape[:2])
+    crop = cv2.resize(crop, None, fx=scale, fy=scale)
+    out = np.full((TILE + 16, TILE, 3), 255, np.uint8)
+    out[:crop.shape[0], :crop.shape[1]] = crop
+    cv2.putText(out, caption, (2, TILE + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (160, 0, 0), 1)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--clip", type=Path, required=True)
+    parser.add_argument("--kind", choices=KINDS, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="the sheet, a PNG")
+    parser.add_argument("--no-smooth", action="store_true", help="per-frame readings (no tracking and voting)")
+    parser.add_argument("--max", type=int, default=48, help="at most this many tiles")
+    args = parser.parse_args()
+    truth = json.loads(args.clip.with_suffix(".json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        jsonl = Path(tmp) / "frames.jsonl"
+        run(Model(args.model, device="cpu"), str(args.clip), show=False, jsonl=jsonl, smooth=not args.no_smooth)
+        records = [json.loads(line) for line in jsonl.open()]
+    found = list(cases(truth, records, args.kind))
+    capture, at, frame, tiles = cv2.VideoCapture(str(args.clip)), -1, None, []
+    for index, box, caption in found[:args.max]:
+        while at < index:
+            frame, at = capture.read()[1], at + 1
+        tiles.append(tile(frame, truth[index], records[index]["detections"], box, caption))
+    if not tiles:
+        print(f"no {args.kind} on {args.clip}")
+        return
+    tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % 8)
+    cv2.imwrite(str(args.out), np.vstack([np.hstack(tiles[i:i + 8]) for i in range(0, len(tiles), 8)]))
+    print(f"{len(found)} {args.kind} on {args.clip.name}; {len(tiles)} tiles in {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
