@@ -154,6 +154,16 @@ WELL_BOXED = 0.6  # error_kinds: a misread digit whose detection has at least th
 PART_OF_DIGIT = 0.3  # ... a detection left over that covers this much of a written digit (or it of the detection)
 
 
+def digit_kind(box, label, found: dict | None, taken: list) -> str:
+    """One written digit as match_frame matched it: "right", "misread_boxed", "misread_cut", "missed_merged" (not
+    found, inside a box matched to another digit: ``taken``, the frame's matched boxes) or "missed"."""
+    if found is None:
+        return "missed_merged" if any(overlap(box, other) >= MATCH for other in taken) else "missed"
+    if found["label"] == str(label):
+        return "right"
+    return "misread_boxed" if iou(box, found["box"]) >= WELL_BOXED else "misread_cut"
+
+
 def error_kinds(truth: list[dict], records: list[dict]) -> dict:
     """What went wrong, matched as score_clip matches: each written digit is read right, misread with a box on it
     (``misread_boxed``: IoU >= WELL_BOXED, the classifier's error), misread with a box that is a piece of it or
@@ -166,9 +176,9 @@ def error_kinds(truth: list[dict], records: list[dict]) -> dict:
         matched, leftover = match_frame(frame_truth, record["detections"])
         taken = [found["box"] for _, _, found in matched if found is not None]
         for box, label, found in matched:
-            kinds["missed" if found is None else "right" if found["label"] == str(label) else
-                  "misread_boxed" if iou(box, found["box"]) >= WELL_BOXED else "misread_cut"] += 1
-            kinds["missed_merged"] += found is None and any(overlap(box, other) >= MATCH for other in taken)
+            kind = digit_kind(box, label, found, taken)
+            kinds["missed" if kind == "missed_merged" else kind] += 1
+            kinds["missed_merged"] += kind == "missed_merged"
         for d in leftover:
             on_digit = max((overlap(box, d["box"]) for box in frame_truth["boxes"]), default=0.0)
             kinds["false_on_empty" if not frame_truth["labels"] else

@@ -20,7 +20,7 @@ import numpy as np
 
 from _common import CLIPS, machine, table
 from edgetl.runtime.model import Model
-from edgetl.runtime.stream import digit_probabilities, prepare
+from edgetl.runtime.stream import digit_detections, digit_probabilities, prepare
 
 
 def finder_crops(model: Model, clips: list[Path]) -> np.ndarray:
@@ -37,9 +37,11 @@ def finder_crops(model: Model, clips: list[Path]) -> np.ndarray:
 
 
 def decisions(model: Model, probs: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(digit read, rejected, kept as a detection) per crop, as the runtime decides them."""
+    """(digit read, rejected, kept as a detection) per crop, decided by the runtime's own functions."""
     digits, rejected = digit_probabilities(model.card, probs)
-    return digits.argmax(axis=1), rejected, ~rejected & (digits.max(axis=1) >= min_score)
+    kept = np.zeros(len(probs), bool)
+    kept[[d.box for d in digit_detections(model, list(range(len(probs))), probs, min_score, None)]] = True
+    return digits.argmax(axis=1), rejected, kept
 
 
 def main() -> None:

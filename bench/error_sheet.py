@@ -4,10 +4,10 @@ frame with the written boxes in green and the detections in red, its frame, labe
     python bench/error_sheet.py --model runs/bench/model.int8.onnx --clip runs/clips/wide-200.mp4 --no-smooth \
         --kind missed --out missed.png
 
-Kinds, as ``bench/clips.py::error_kinds`` sorts them: ``missed`` (no detection on the digit, and none holding it with
-another), ``merged`` (not found, inside a box matched to another digit), ``misread_cut`` (read wrong with a box that
-is a piece of it or spans more), ``misread_boxed`` (read wrong with a good box), ``false`` (a detection on no written
-digit). Looking at these sheets found the three finder fixes of 2026-12-05 evening (bench/README.md).
+Kinds, as ``bench/clips.py::digit_kind`` sorts written digits: ``missed`` (no detection on the digit, and none holding
+it with another), ``missed_merged`` (not found, inside a box matched to another digit), ``misread_cut`` (read wrong
+with a box that is a piece of it or spans more), ``misread_boxed`` (read wrong with a good box); and ``false`` (a
+detection on no written digit). Looking at these sheets found the three finder fixes of 2026-12-05 evening (bench/README.md).
 """
 from __future__ import annotations
 
@@ -20,21 +20,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from clips import MATCH, WELL_BOXED, iou, match_frame, overlap
+from clips import digit_kind, match_frame
 from edgetl.runtime.app import run
 from edgetl.runtime.model import Model
 
-KINDS = ("missed", "merged", "misread_cut", "misread_boxed", "false")
+KINDS = ("missed", "missed_merged", "misread_cut", "misread_boxed", "false")
 TILE = 160
-
-
-def kind_of(box, label, found, taken: list) -> str | None:
-    """The error kind of one written digit as match_frame matched it, or None when it was read right."""
-    if found is None:
-        return "merged" if any(overlap(box, other) >= MATCH for other in taken) else "missed"
-    if found["label"] == str(label):
-        return None
-    return "misread_boxed" if iou(box, found["box"]) >= WELL_BOXED else "misread_cut"
 
 
 def cases(truth: list[dict], records: list[dict], kind: str):
@@ -47,7 +38,7 @@ def cases(truth: list[dict], records: list[dict], kind: str):
             continue
         taken = [found["box"] for _, _, found in matched if found is not None]
         for box, label, found in matched:
-            if kind_of(box, label, found, taken) == kind:
+            if digit_kind(box, label, found, taken) == kind:
                 yield index, box, f"{index}: {label} read {found['label'] if found else '-'}, {box[3]} px"
 
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from _common import CLIPS
-from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates, ink_mask
+from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates, ink_mask, line_piece, mask_pieces
 from edgetl.runtime.ink import ink_image
 from edgetl.runtime.pieces import attach_bars, join_fragments, merge_stacked
 
@@ -36,14 +36,11 @@ def held(box, digits: list) -> list[int]:
 
 
 def steps(frame: np.ndarray) -> dict[str, list]:
-    """The finder's boxes after each of its steps, as find_digit_candidates takes them."""
+    """The finder's boxes after each of its steps, as find_digit_candidates and digits.blobs take them."""
     ink = ink_image(frame)
     mask, lines = ink_mask(ink, CONFIG)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    raw = [list(cv2.boundingRect(c)) for c in contours]
-    raw = [b for b in raw if max(b[2], b[3]) >= 0.5 * CONFIG.min_height * ink.shape[0]
-           and not (b[2] > CONFIG.line_length * ink.shape[1] and b[2] > 2 * CONFIG.max_aspect * b[3])]
-    stacked = merge_stacked(raw, lines)
+    raw = mask_pieces(mask, CONFIG)
+    stacked = [b for b in merge_stacked(raw, lines) if not line_piece(ink, b, CONFIG)]  # as digits.blobs
     fragments = join_fragments(stacked)
     return {"ink": raw, "merge_stacked": stacked, "join_fragments": fragments,
             "attach_bars": attach_bars(fragments, CONFIG)[0]}

@@ -24,6 +24,21 @@ def card_for_variant(float_path: Path, quantization: str) -> dict[str, str]:
     return card.to_metadata()
 
 
+# The head's output (its logits) and the softmax stay float; its weights are int8 all the same. Quantized, the
+# logits of make bench's digit model span -37..37 in 0.29 steps and the probabilities 1/255 steps: two digits a crop
+# hesitates between (fp32 0.59 / 0.36) came out tied at 0.47 each, under --min-score, and were dropped. Float: the
+# desk tune set 94.19 -> 94.26% read (fp32 94.30%), at the same size and a negligible cost (the head is 0.1 M of
+# the crop's 329 M multiply-adds).
+FLOAT_OUTPUT_OPS = ["MatMul", "Gemm"]
+
+
+def softmax_nodes(model_path: Path) -> list[str]:
+    """Names of the graph's Softmax nodes (left unquantized: see FLOAT_OUTPUT_OPS)."""
+    import onnx
+
+    return [node.name for node in onnx.load(str(model_path)).graph.node if node.op_type == "Softmax"]
+
+
 def quantize_int8(float_path: Path, out_path: Path, calib_images: np.ndarray, method: str = "minmax",
                   exclude: list[str] | None = None, activations: str = "u8", per_channel: bool = True) -> Path:
     """Calibrate on ``calib_images`` (uint8, model input shape) and write a QDQ int8 model.
@@ -66,21 +81,6 @@ def quantize_int8(float_path: Path, out_path: Path, calib_images: np.ndarray, me
         label += f", float nodes: {', '.join(exclude)}"
     set_metadata(proto, card_for_variant(float_path, label))
     return save_onnx(proto, out_path)
-
-
-# The head's output (its logits) and the softmax stay float; its weights are int8 all the same. Quantized, the
-# logits of make bench's digit model span -37..37 in 0.29 steps and the probabilities 1/255 steps: two digits a crop
-# hesitates between (fp32 0.59 / 0.36) came out tied at 0.47 each, under --min-score, and were dropped. Float: the
-# desk tune set 94.19 -> 94.26% read (fp32 94.30%), at the same size and a negligible cost (the head is 0.1 M of
-# the crop's 329 M multiply-adds).
-FLOAT_OUTPUT_OPS = ["MatMul", "Gemm"]
-
-
-def softmax_nodes(model_path: Path) -> list[str]:
-    """Names of the graph's Softmax nodes (left unquantized: see FLOAT_OUTPUT_OPS)."""
-    import onnx
-
-    return [node.name for node in onnx.load(str(model_path)).graph.node if node.op_type == "Softmax"]
 
 
 def side_by_side_nodes(float_path: Path) -> list[str]:

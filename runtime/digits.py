@@ -177,14 +177,8 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
     could be one digit itself, (its whole box, indices of its pieces in boxes), so a classifier can choose."""
     ink = ink_image(frame, paper_out)
     mask, lines = ink_mask(ink, config)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    fh = ink.shape[0]
-    raw = [list(cv2.boundingRect(c)) for c in contours]
-    # pieces large enough to matter, and not line-like (longer than a digit is tall)
-    raw = [b for b in raw if max(b[2], b[3]) >= 0.5 * config.min_height * fh
-           and not (b[2] > config.line_length * ink.shape[1] and b[2] > 2 * config.max_aspect * b[3])]
     boxes, splits = [], []
-    joined, with_bar = blobs(raw, ink, lines, config)
+    joined, with_bar = blobs(mask_pieces(mask, config), ink, lines, config)
     for blob in joined:
         pieces = [blob] if tuple(blob) in with_bar else split_touching(blob, mask, config)
         kept = [piece for piece in pieces if looks_like_a_digit(piece, ink, mask, config, lines)]
@@ -196,6 +190,15 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
             splits.append((blob, list(range(len(boxes), len(boxes) + len(kept)))))
         boxes.extend(kept)
     return boxes, ink, mask, splits
+
+
+def mask_pieces(mask: np.ndarray, config: DigitFinderConfig) -> list[list[int]]:
+    """Boxes of the stroke mask's pieces large enough to matter, and not line-like (longer than a digit is tall)."""
+    h, w = mask.shape
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    raw = [list(cv2.boundingRect(c)) for c in contours]
+    return [b for b in raw if max(b[2], b[3]) >= 0.5 * config.min_height * h
+            and not (b[2] > config.line_length * w and b[2] > 2 * config.max_aspect * b[3])]
 
 
 def blobs(raw: list[list[int]], ink: np.ndarray, lines: np.ndarray, config: DigitFinderConfig):
