@@ -83,3 +83,13 @@ def test_the_share_falls_gradually_between_coloured_and_grey_lines():
         shares.append(ink_module.neutral_share(darker, reference))
     assert shares[0] == 0.0 and shares[-1] == 1.0
     assert all(a < b for a, b in zip(shares[1:-2], shares[2:-1])) and 0.0 < shares[2] < 1.0, shares
+
+
+def test_each_pixels_largest_and_smallest_channel_match_numpys():
+    """channel_max / channel_min read every third column of a 1x3 dilate / erode along the interleaved row: an
+    anchor one off would mix a pixel's channels with its neighbour's."""
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    for image in (frame, frame[5:30, 7:44]):  # a view (a crop's region) as well as a whole array
+        assert np.array_equal(ink_module.channel_max(image), image.max(axis=2))
+        assert np.array_equal(ink_module.channel_min(image), image.min(axis=2))
