@@ -53,7 +53,7 @@ class PenSpy:
 
     def spy_write(self, *args, **kwargs):
         self.calls.clear()
-        boxes, labels = self.write(*args, **kwargs)
+        boxes, labels, owner = self.write(*args, **kwargs)
         written, k = [], 0
         for label in labels:  # digits that did not fit their row were rewritten, then dropped
             while self.labels[self.calls[k][0]] != label:
@@ -61,7 +61,7 @@ class PenSpy:
             written.append(self.calls[k])
             k += 1
         self.pages.append(written)
-        return boxes, labels
+        return boxes, labels, owner
 
 
 def read(model: Model, images: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ PAPERS = [((246, 246, 244), 0.34), ((222, 238, 247), 0.18), ((196, 240, 250), 0.
 LINES = [((0.98, 0.83, 0.68), 0.36), ((0.83, 0.83, 0.83), 0.22), ((0.80, 0.94, 0.80), 0.16),
          ((0.93, 0.78, 0.91), 0.14), ((0.92, 0.66, 0.48), 0.12)]
 MARGIN_LINE = ((0.72, 0.68, 0.98), (0.82, 0.76, 0.99))  # red, pink
+INKED = 0.35  # a pen's coverage (0..1) from which a canvas pixel is the digit's ink (its tight box uses the same)
 # Inks as transmission factors (BGR) at full coverage: black, dark blue, blue ballpoint, red, green, pencil.
 INKS = {"black": ((0.10, 0.10, 0.12), 0.24), "dark blue": ((0.42, 0.16, 0.12), 0.15),
         "blue": ((0.78, 0.40, 0.18), 0.24), "red": ((0.20, 0.20, 0.78), 0.10), "green": ((0.30, 0.55, 0.16), 0.09),
@@ -61,6 +62,8 @@ class DeskScene:
     motion: np.ndarray | None  # line kernel for motion blur, or None
     defocus: float  # Gaussian sigma
     noise: float  # sensor noise sigma (grey levels)
+    ink: np.ndarray | None = None  # uint8 (CH, CW): 1 + the index in ``labels`` of the digit whose pen laid ink there
+    pen: str = ""  # pencil, ballpoint, felt or marker
 
 
 # ---------------------------------------------------------------------------------------------- camera
@@ -85,10 +88,15 @@ def _to_canvas(homography: np.ndarray, points) -> np.ndarray:
 def _shake(state: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Next hand-held shake (dx, dy, angle in degrees) as a smooth random walk, and its frame-space matrix."""
     state = np.clip(0.7 * state + rng.normal(0, (1.6, 1.6, 0.25)), (-6, -6, -1.0), (6, 6, 1.0))
+    return state, _jitter(state)
+
+
+def _jitter(state: np.ndarray) -> np.ndarray:
+    """The frame-space matrix of a shake state (dx, dy, angle in degrees)."""
     matrix = np.eye(3)
     matrix[:2] = cv2.getRotationMatrix2D((W / 2, H / 2), float(state[2]), 1.0)
     matrix[:2, 2] += state[:2]
-    return state, matrix
+    return matrix
 
 
 def _motion_kernel(length: int, angle: float) -> np.ndarray:
@@ -239,7 +247,8 @@ def _light(rng: np.random.Generator, dim: bool) -> tuple[np.ndarray, np.ndarray]
 
 def _write(page: np.ndarray, digits: np.ndarray, labels: np.ndarray, area, pen: Pen, rng: np.random.Generator,
            ruled=None):
-    """Write 1-2 rows of digits inside ``area`` (canvas x0, y0, x1, y1); return boxes and labels in reading order.
+    """Write 1-2 rows of digits inside ``area`` (canvas x0, y0, x1, y1); return boxes and labels in reading order, and
+    the canvas's owner map (DeskScene.ink).
 
     On ruled paper (``ruled``: first line y, spacing) rows mostly sit on a line, as people write.
     """
@@ -248,6 +257,7 @@ def _write(page: np.ndarray, digits: np.ndarray, labels: np.ndarray, area, pen: 
     rows = 2 if rng.random() < 0.3 else 1
     touching = rng.random() < 0.15
     alpha = np.zeros(page.shape[1:], np.float32)
+    owner = np.zeros(page.shape[1:], np.uint8)
     boxes, out_labels, picked = [], [], 0
     plans = []
     for r in range(rows):
@@ -275,7 +285,7 @@ def _write(page: np.ndarray, digits: np.ndarray, labels: np.ndarray, area, pen: 
         # tight ink boxes of each stroke image
         tight = []
         for a, _, _ in strokes:
-            ys, xs = np.nonzero(a > 0.35)
+            ys, xs = np.nonzero(a > INKED)
             tight.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
         widths = [t[2] - t[0] for t in tight]
         mean_h = float(np.mean([s[2] for s in strokes])) if strokes else 0
@@ -311,12 +321,13 @@ def _write(page: np.ndarray, digits: np.ndarray, labels: np.ndarray, area, pen: 
             cx1, cy1 = min(CW, ox + aw), min(CH, oy + ah)
             region = alpha[cy0:cy1, cx0:cx1]
             np.maximum(region, a[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox], out=region)
+            owner[cy0:cy1, cx0:cx1][a[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox] > INKED] = len(boxes) + 1
             boxes.append([ox + tx0, oy + ty0, ox + tx1, oy + ty1])
             out_labels.append(label)
             x += (tx1 - tx0) + (gaps[i] if i < len(gaps) else 0)
         row_top = baseline + (row_gap[r] if r < len(row_gap) else 0)
     if not boxes:
-        return [], []
+        return [], [], owner
     # uneven pressure / grain: pencil is grainy, pens skip a little
     bx0, by0 = int(min(b[0] for b in boxes)) - 2, int(min(b[1] for b in boxes)) - 2
     bx1, by1 = int(max(b[2] for b in boxes)) + 2, int(max(b[3] for b in boxes)) + 2
@@ -326,7 +337,7 @@ def _write(page: np.ndarray, digits: np.ndarray, labels: np.ndarray, area, pen: 
     grain *= 1 + _smooth_field(rng, sub.shape, (4, 6), 0.06)
     sub *= np.clip(grain * opacity, 0, 1)
     _tint(page[:, by0:by1, bx0:bx1], sub, ink)
-    return boxes, out_labels
+    return boxes, out_labels, owner
 
 
 # ----------------------------------------------------------------------------------------------- scene
@@ -341,7 +352,7 @@ def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Gen
     if rng.random() < 0.10:
         side, depth = _desk_border(page, homography, rng)
         margin[side] = depth + 14
-    boxes, out_labels = [], []
+    boxes, out_labels, owner = [], [], None
     if not empty:
         # the canvas rectangle that the camera sees inside the frame (with a margin for shake)
         inner = _to_canvas(homography, [(margin["left"], margin["top"]), (W - margin["right"], margin["top"]),
@@ -350,7 +361,7 @@ def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Gen
         area = (max(inner[0, 0], inner[3, 0]), max(inner[0, 1], inner[1, 1]),
                 min(inner[1, 0], inner[2, 0]), min(inner[2, 1], inner[3, 1]))
         pick = rng.choice(len(digits), size=min(12, len(digits)), replace=False)
-        boxes, out_labels = _write(page, digits[pick], labels[pick], area, pen, rng, ruled)
+        boxes, out_labels, owner = _write(page, digits[pick], labels[pick], area, pen, rng, ruled)
     dim = rng.random() < 0.4
     light, cast = _light(rng, dim)
     for k in range(3):
@@ -360,7 +371,7 @@ def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Gen
     if rng.random() < 0.3:
         motion = _motion_kernel(int(rng.choice([5, 7, 9])), rng.uniform(0, np.pi))
     noise = rng.uniform(5, 10) if dim else rng.uniform(2, 5)
-    return DeskScene(canvas, homography, boxes, out_labels, motion, rng.uniform(0.5, 1.5), noise)
+    return DeskScene(canvas, homography, boxes, out_labels, motion, rng.uniform(0.5, 1.5), noise, owner, pen.name)
 
 
 class _Noise:
@@ -401,9 +412,20 @@ def film_desk(scene: DeskScene, shake: np.ndarray, noise: _Noise, rng: np.random
     return frame, boxes, shake
 
 
+def ink_in_frame(scene: DeskScene, shake: np.ndarray) -> np.ndarray:
+    """Where the pen laid ink, as the frame filmed with ``shake`` (film_desk's returned state) sees the page: uint8
+    (H, W), 1 + the index of the digit in ``scene.labels``, 0 elsewhere; before blur and noise. The truth a stroke
+    finder can be measured against (bench/stroke_recall.py)."""
+    if scene.ink is None:
+        return np.zeros((H, W), np.uint8)
+    return cv2.warpPerspective(scene.ink, _jitter(shake) @ scene.homography, (W, H), flags=cv2.INTER_NEAREST,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
 def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_per_scene: int, seed: int,
-                empty_fraction: float = 0.12) -> Iterator[tuple[np.ndarray, list[list[int]], list[int]]]:
-    """(frame BGR uint8 640x480, boxes [x, y, w, h], labels) for every frame of ``n_scenes`` scenes."""
+                empty_fraction: float = 0.12, with_ink: bool = False) -> Iterator[tuple]:
+    """(frame BGR uint8 640x480, boxes [x, y, w, h], labels) for every frame of ``n_scenes`` scenes; ``with_ink``:
+    each with the frame's ink (ink_in_frame) and the scene's pen as well (the same frames either way)."""
     rng = np.random.default_rng(seed)
     digits = np.asarray(digits).reshape(-1, 28, 28)
     labels = np.asarray(labels).reshape(-1)
@@ -413,7 +435,7 @@ def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_pe
         shake = np.zeros(3)
         for _ in range(frames_per_scene):
             frame, boxes, shake = film_desk(scene, shake, noise, rng)
-            yield frame, boxes, list(scene.labels)
+            yield (frame, boxes, list(scene.labels)) + ((ink_in_frame(scene, shake), scene.pen) if with_ink else ())
 
 
 def render_desk_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int = 40,

@@ -243,3 +243,28 @@ def test_the_pen_spy_names_each_written_digit_and_changes_no_scene(test_digits):
     assert [[int(labels[i]) for i, _ in page] for page in written] == [lab for _, _, lab in spied if lab]
     assert sum(len(page) for page in written) > 10
     assert all(crop.shape == (28, 28) and crop.max() > 50 for page in written for _, crop in page)  # ink in each
+
+
+def test_the_ink_in_a_desk_frame_lies_on_each_written_digit_and_leaves_the_frames_alone(test_digits):
+    """edgetl.desk.ink_in_frame is the truth bench/stroke_recall.py measures the finder's stroke mask against: each
+    digit's ink, warped as its frame was filmed (tilt, zoom, shake), fills that digit's box and is darker than the
+    page around it; asking for it changes no frame."""
+    x, y = test_digits
+    plain = list(desk_frames(x, y, n_scenes=6, frames_per_scene=2, seed=3, empty_fraction=0))
+    with_ink = list(desk_frames(x, y, n_scenes=6, frames_per_scene=2, seed=3, empty_fraction=0, with_ink=True))
+    assert all(np.array_equal(a[0], b[0]) and a[1:] == b[1:3] for a, b in zip(plain, with_ink))
+    checked = 0
+    for frame, boxes, labels, ink, pen in with_ink:
+        assert pen in {"pencil", "ballpoint", "felt", "marker"}
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        for i, (bx, by, bw, bh) in enumerate(boxes):
+            ys, xs = np.nonzero(ink == i + 1)
+            if bx == 0 or by == 0 or bx + bw >= W or by + bh >= H or not len(xs):
+                continue  # cut by the frame's edge
+            # inside the box (the warped corners' bounds, looser than the ink by the page's rotation) and filling it
+            assert bx - 1 <= xs.min() and xs.max() < bx + bw + 1 and by - 1 <= ys.min() and ys.max() < by + bh + 1
+            assert xs.max() - xs.min() + 1 >= 0.8 * bw and ys.max() - ys.min() + 1 >= 0.8 * bh, (i, boxes[i])
+            paper = np.percentile(gray[by:by + bh, bx:bx + bw], 90)
+            assert np.median(gray[ys, xs]) < paper - 10, (i, pen)
+            checked += 1
+    assert checked >= 20

@@ -1,0 +1,75 @@
+"""How much of each written digit's ink the finder's stroke mask holds, for the digits it boxes and those it misses.
+
+    python bench/stroke_recall.py [--seeds 100 101 102] [--scenes 60]
+
+Renders hard desk scenes (edgetl.desk, one frame a scene; the renderer's frames, not the encoded clips), takes the
+pen's ink in the frame (edgetl.desk.ink_in_frame) as the truth and the finder's stroke mask (runtime/digits.ink_mask)
+as what it saw, and gives each written digit its stroke recall: the share of its ink pixels within 1 px of the mask.
+A digit is boxed when one of digit_candidates' boxes holds it (bench/merge_census.held: half its width and height).
+By pen: where digits go unboxed, and whether their strokes were lost before the boxes were made.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+
+import cv2
+import numpy as np
+
+from edgetl.data import load_dataset
+from edgetl.desk import desk_frames
+from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates
+from merge_census import held
+
+CONFIG = DigitFinderConfig()
+LOST = 0.5  # a digit whose stroke recall is under this lost its strokes in the mask, not in the boxes
+
+
+def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
+    """One row a written digit: its pen, stroke recall, and whether a box holds it."""
+    x, y = load_dataset("mnist-5k").split("test")
+    rows = []
+    for seed in seeds:
+        for frame, boxes, _, ink, pen in desk_frames(x[..., 0], y, scenes, 1, seed, with_ink=True):
+            found, _, mask, _ = find_digit_candidates(frame, CONFIG)
+            near = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
+            for i, box in enumerate(boxes):
+                pixels = ink == i + 1
+                if not pixels.any():
+                    continue  # written off the frame's edge
+                rows.append({"pen": pen, "recall": float((pixels & near).sum() / pixels.sum()),
+                             "boxed": any(held(b, [box]) for b in found)})
+    return rows
+
+
+def summary(rows: list[dict]) -> list[list[str]]:
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row["pen"]].append(row)
+        groups["all"].append(row)
+    out = []
+    for pen, group in sorted(groups.items(), key=lambda item: (item[0] == "all", item[0])):
+        boxed = [r["recall"] for r in group if r["boxed"]]
+        missed = [r["recall"] for r in group if not r["boxed"]]
+        median = lambda values: f"{100 * np.median(values):.0f}%" if values else "-"  # noqa: E731
+        out.append([pen, str(len(group)), f"{100 * len(missed) / len(group):.2f}%", median(boxed), median(missed),
+                    f"{sum(v < LOST for v in missed)} of {len(missed)}"])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--scenes", type=int, default=60)
+    args = parser.parse_args()
+    rows = recall_rows(args.seeds, args.scenes)
+    header = ["pen", "digits", "not boxed", "stroke recall, boxed (median)", "not boxed (median)",
+              f"not boxed with recall < {LOST:.0%}"]
+    print(f"### Stroke recall of the finder's mask, desk scenes of seeds {args.seeds}\n")
+    for cells in [header, ["---"] * len(header)] + summary(rows):
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
