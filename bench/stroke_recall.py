@@ -5,7 +5,8 @@
 Renders hard desk scenes (edgetl.desk, one frame a scene; the renderer's frames, not the encoded clips), takes the
 pen's ink in the frame (edgetl.desk.ink_in_frame) as the truth and the finder's stroke mask (runtime/digits.ink_mask)
 as what it saw, and gives each written digit its stroke recall: the share of its ink pixels within 1 px of the mask.
-A digit is boxed when one of digit_candidates' boxes holds it (bench/merge_census.held: half its width and height).
+A digit is boxed when one of the finder's boxes holds it (bench/merge_census.held: half its width and height), a cut
+blob's whole box included (the classifier reads it whole when sure, stream.read_whole_or_pieces).
 By pen: where digits go unboxed, and whether their strokes were lost before the boxes were made.
 """
 from __future__ import annotations
@@ -32,7 +33,8 @@ def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
     rows = []
     for seed in seeds:
         for frame, boxes, _, ink, pen in desk_frames(x[..., 0], y, scenes, 1, seed, with_ink=True):
-            found, _, mask, _ = find_digit_candidates(frame, CONFIG)
+            found, _, mask, splits = find_digit_candidates(frame, CONFIG)
+            found = found + [whole for whole, _ in splits]  # a cut blob the classifier may read whole
             near = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
             for i, box in enumerate(boxes):
                 pixels = ink == i + 1
