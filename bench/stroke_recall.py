@@ -5,8 +5,8 @@
 Renders hard desk scenes (edgetl.desk, one frame a scene; the renderer's frames, not the encoded clips), takes the
 pen's ink in the frame (edgetl.desk.ink_in_frame) as the truth and the finder's stroke mask (runtime/digits.ink_mask)
 as what it saw, and gives each written digit its stroke recall: the share of its ink pixels within 1 px of the mask.
-A digit is boxed when one of the finder's boxes holds it (bench/merge_census.held: half its width and height), a cut
-blob's whole box included (the classifier reads it whole when sure, stream.read_whole_or_pieces).
+A digit is boxed when one of the finder's boxes holds HELD of its ink, a cut blob's whole box included (the classifier
+reads it whole when sure, stream.read_whole_or_pieces).
 By pen: where digits go unboxed, and whether their strokes were lost before the boxes were made.
 """
 from __future__ import annotations
@@ -21,10 +21,17 @@ import numpy as np
 from edgetl.data import load_dataset
 from edgetl.desk import desk_frames
 from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates
-from merge_census import held
 
 CONFIG = DigitFinderConfig()
 LOST = 0.5  # a digit whose stroke recall is under this lost its strokes in the mask, not in the boxes
+HELD = 0.6  # a box holds a digit when this share of the digit's ink lies inside it
+
+
+def holds(box, pixels: np.ndarray) -> bool:
+    """True when the box holds at least HELD of the digit's ink pixels (a 1's stroke in a box of its own width holds it,
+    where a share of the written box's width would not: that box is the page's rotated rectangle)."""
+    x, y, w, h = box
+    return pixels[y:y + h, x:x + w].sum() >= HELD * pixels.sum()
 
 
 def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
@@ -36,12 +43,12 @@ def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
             found, _, mask, splits = find_digit_candidates(frame, CONFIG)
             found = found + [whole for whole, _ in splits]  # a cut blob the classifier may read whole
             near = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
-            for i, box in enumerate(boxes):
+            for i in range(len(boxes)):
                 pixels = ink == i + 1
                 if not pixels.any():
                     continue  # written off the frame's edge
                 rows.append({"pen": pen, "recall": float((pixels & near).sum() / pixels.sum()),
-                             "boxed": any(held(b, [box]) for b in found)})
+                             "boxed": any(holds(b, pixels) for b in found)})
     return rows
 
 
