@@ -7,20 +7,21 @@ pen's ink in the frame (edgetl.desk.ink_in_frame) as the truth and the finder's 
 as what it saw, and gives each written digit its stroke recall: the share of its ink pixels within 1 px of the mask.
 A digit is boxed when one of the finder's boxes holds HELD of its ink, a cut blob's whole box included (the classifier
 reads it whole when sure, stream.read_whole_or_pieces).
-By pen: where digits go unboxed, and whether their strokes were lost before the boxes were made.
+By pen: where digits go unboxed, and whether their strokes were lost before the boxes were made; for those that lost
+them, which of ink_mask's levels (runtime/digits.stroke_levels) their ink stays under.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import cv2
 import numpy as np
 
 from edgetl.data import load_dataset
 from edgetl.desk import desk_frames
-from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates
+from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates, stroke_levels
 
 CONFIG = DigitFinderConfig()
 LOST = 0.5  # a digit whose stroke recall is under this lost its strokes in the mask, not in the boxes
@@ -34,13 +35,24 @@ def holds(box, pixels: np.ndarray) -> bool:
     return pixels[y:y + h, x:x + w].sum() >= HELD * pixels.sum()
 
 
+def gate(stroke: np.ndarray, allowed: np.ndarray, levels: dict) -> str:
+    """Which of ink_mask's levels the digit's stroke ink (its 90th percentile) stays under: no seed for the hysteresis
+    (under the strong and faint levels), the local noise gate (under ``above_noise`` times the ink's local floor, the
+    median over the stroke), both, or none (lost later in ink_mask: printed-line removal, the ridge test)."""
+    top = np.percentile(stroke, 90)
+    under = [name for name, level in (("seed levels", min(levels["strong"], levels["faint"])),
+                                      ("noise gate", np.median(allowed))) if top < level]
+    return " and ".join(under) or "over every level"
+
+
 def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
     """One row a written digit: its pen, stroke recall, and whether a box holds it."""
     x, y = load_dataset("mnist-5k").split("test")
     rows = []
     for seed in seeds:
         for frame, boxes, _, ink, pen in desk_frames(x[..., 0], y, scenes, 1, seed, with_ink=True):
-            found, _, mask, splits = find_digit_candidates(frame, CONFIG)
+            found, ink_seen, mask, splits = find_digit_candidates(frame, CONFIG)
+            levels = stroke_levels(ink_seen, CONFIG)
             found = found + [whole for whole, _ in splits]  # a cut blob the classifier may read whole
             near = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
             for i in range(len(boxes)):
@@ -48,7 +60,8 @@ def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
                 if not pixels.any():
                     continue  # written off the frame's edge
                 rows.append({"pen": pen, "recall": float((pixels & near).sum() / pixels.sum()),
-                             "boxed": any(holds(b, pixels) for b in found)})
+                             "boxed": any(holds(b, pixels) for b in found),
+                             "gate": gate(ink_seen[pixels], levels["allowed"][pixels], levels)})
     return rows
 
 
@@ -78,6 +91,10 @@ def main() -> None:
     print(f"### Stroke recall of the finder's mask, desk scenes of seeds {args.seeds}\n")
     for cells in [header, ["---"] * len(header)] + summary(rows):
         print("| " + " | ".join(cells) + " |")
+    lost = Counter(row["gate"] for row in rows if not row["boxed"] and row["recall"] < LOST)
+    print(f"\nNot boxed with stroke recall under {LOST:.0%}, by the level their stroke ink (90th percentile) stays under:")
+    for name, count in lost.most_common():
+        print(f"- {name}: {count}")
 
 
 if __name__ == "__main__":

@@ -61,22 +61,17 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     so faint grid lines and sensor noise stay out while a blurred stroke keeps its faint parts.
     """
     h, w = ink.shape
-    median, mad, busy = ink_statistics(ink[::4, ::4], config.busy_percentile)
-    # a clean page (little printed structure) lets fainter pencil through than one with faint lines at 24-30
-    floor = min(max(config.clean_weak_floor, config.clean_busy * busy), config.weak_floor)
-    weak = (ink > max(floor, min(median + config.weak_mads * mad, config.busy_weak * busy))).view(np.uint8)
-    clean = (config.weak_floor - floor) / max(config.weak_floor - config.clean_weak_floor, 1e-6)  # 0 busy .. 1 clean
-    faint_floor = config.faint_floor - clean * (config.faint_floor - config.clean_faint_floor)
+    levels = stroke_levels(ink, config)
+    weak = (ink > levels["weak"]).view(np.uint8)
     lines = line_mask(weak * np.uint8(255), config.line_length * w)
     # where a stroke may start: well above the ink's local floor, and off the printed lines
-    allowed = ink > cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
+    allowed = ink > levels["allowed"]
     if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
         lines = without_darker_strokes(ink, lines, config.over_line)
         weak = cv2.subtract(weak, lines // 255)
         allowed &= lines == 0
-    adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
-    strong = (ink > max(config.strong_floor, adaptive)) & allowed
-    faint = (ink > max(faint_floor, adaptive)) & allowed
+    strong = (ink > levels["strong"]) & allowed
+    faint = (ink > levels["faint"]) & allowed
     mask = hysteresis(weak, strong, faint, config)
     # Only the ridge of each stroke: where two strokes run close, the blurred gap between them is
     # well below both, so digits written close together stay apart.
@@ -100,6 +95,21 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
                          cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8)))
         mask = cv2.max(mask, cv2.bitwise_and(across, lines))
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), lines  # rejoin broken strokes
+
+
+def stroke_levels(ink: np.ndarray, config: DigitFinderConfig) -> dict:
+    """The ink levels ink_mask sets for a frame: ``weak`` (where a stroke's faint, blurred edges stop), ``strong`` and
+    ``faint`` (where a stroke may start, the latter with a run of them), and ``allowed`` (per pixel: above_noise times
+    the ink's local floor)."""
+    median, mad, busy = ink_statistics(ink[::4, ::4], config.busy_percentile)
+    # a clean page (little printed structure) lets fainter pencil through than one with faint lines at 24-30
+    floor = min(max(config.clean_weak_floor, config.clean_busy * busy), config.weak_floor)
+    clean = (config.weak_floor - floor) / max(config.weak_floor - config.clean_weak_floor, 1e-6)  # 0 busy .. 1 clean
+    faint_floor = config.faint_floor - clean * (config.faint_floor - config.clean_faint_floor)
+    adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
+    return {"weak": max(floor, min(median + config.weak_mads * mad, config.busy_weak * busy)),
+            "strong": max(config.strong_floor, adaptive), "faint": max(faint_floor, adaptive),
+            "allowed": cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)}
 
 
 def without_darker_strokes(ink: np.ndarray, lines: np.ndarray, ratio: float) -> np.ndarray:
