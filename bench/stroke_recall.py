@@ -21,7 +21,7 @@ import numpy as np
 
 from edgetl.data import load_dataset
 from edgetl.desk import desk_frames
-from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates, stroke_levels
+from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates, noise_gate, stroke_levels
 
 CONFIG = DigitFinderConfig()
 LOST = 0.5  # a digit whose stroke recall is under this lost its strokes in the mask, not in the boxes
@@ -52,7 +52,7 @@ def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
     for seed in seeds:
         for frame, boxes, _, ink, pen in desk_frames(x[..., 0], y, scenes, 1, seed, with_ink=True):
             found, ink_seen, mask, splits = find_digit_candidates(frame, CONFIG)
-            levels = stroke_levels(ink_seen, CONFIG)
+            levels, allowed = stroke_levels(ink_seen, CONFIG), noise_gate(ink_seen, CONFIG)
             found = found + [whole for whole, _ in splits]  # a cut blob the classifier may read whole
             near = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
             for i in range(len(boxes)):
@@ -61,7 +61,7 @@ def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
                     continue  # written off the frame's edge
                 rows.append({"pen": pen, "recall": float((pixels & near).sum() / pixels.sum()),
                              "boxed": any(holds(b, pixels) for b in found),
-                             "gate": gate(ink_seen[pixels], levels["allowed"][pixels], levels)})
+                             "gate": gate(ink_seen[pixels], allowed[pixels], levels)})
     return rows
 
 

@@ -65,7 +65,7 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     weak = (ink > levels["weak"]).view(np.uint8)
     lines = line_mask(weak * np.uint8(255), config.line_length * w)
     # where a stroke may start: well above the ink's local floor, and off the printed lines
-    allowed = ink > levels["allowed"]
+    allowed = ink > noise_gate(ink, config)
     if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
         lines = without_darker_strokes(ink, lines, config.over_line)
         weak = cv2.subtract(weak, lines // 255)
@@ -99,8 +99,7 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
 
 def stroke_levels(ink: np.ndarray, config: DigitFinderConfig) -> dict:
     """The ink levels ink_mask sets for a frame: ``weak`` (where a stroke's faint, blurred edges stop), ``strong`` and
-    ``faint`` (where a stroke may start, the latter with a run of them), and ``allowed`` (per pixel: above_noise times
-    the ink's local floor)."""
+    ``faint`` (where a stroke may start, the latter with a run of them); where it may start also needs noise_gate."""
     median, mad, busy = ink_statistics(ink[::4, ::4], config.busy_percentile)
     # a clean page (little printed structure) lets fainter pencil through than one with faint lines at 24-30
     floor = min(max(config.clean_weak_floor, config.clean_busy * busy), config.weak_floor)
@@ -108,8 +107,15 @@ def stroke_levels(ink: np.ndarray, config: DigitFinderConfig) -> dict:
     faint_floor = config.faint_floor - clean * (config.faint_floor - config.clean_faint_floor)
     adaptive = min(median + config.strong_mads * mad, config.busy_strong * busy)
     return {"weak": max(floor, min(median + config.weak_mads * mad, config.busy_weak * busy)),
-            "strong": max(config.strong_floor, adaptive), "faint": max(faint_floor, adaptive),
-            "allowed": cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)}
+            "strong": max(config.strong_floor, adaptive), "faint": max(faint_floor, adaptive)}
+
+
+def noise_gate(ink: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
+    """Per pixel, the ink a stroke must exceed to start there: above_noise times the ink's local floor. Made where
+    ink_mask uses it and dropped at once: held from the frame's start, this full-frame array changed where glibc
+    places the finder's other arrays, and tests/test_heap.py's frames stopped faulting now and then without its
+    setting."""
+    return cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
 
 
 def without_darker_strokes(ink: np.ndarray, lines: np.ndarray, ratio: float) -> np.ndarray:
