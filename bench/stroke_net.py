@@ -23,9 +23,9 @@ import numpy as np
 from edgetl.data import load_dataset
 from edgetl.desk import desk_frames
 from edgetl.runtime.digits import find_digit_candidates
+from stroke_recall import LOST, stroke_recall, within_a_pixel
 
 HALF = (320, 240)
-LOST = 0.5  # a digit whose stroke recall is under this has lost its strokes in that mask
 
 
 def half(image: np.ndarray) -> np.ndarray:
@@ -71,16 +71,17 @@ def train(train_scenes: int, epochs: int):
     return model, model.count_params(), time.perf_counter() - started
 
 
-def stroke_recalls(model, test_scenes: int, thresholds) -> dict[str, np.ndarray]:
-    """Each held-out digit's stroke recall in the finder's mask and in the net's at each threshold."""
+def stroke_recalls(model, test_scenes: int, thresholds) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Each held-out digit's stroke recall in the finder's mask and in the net's at each threshold; and the share of
+    each mask over 1 px from any ink."""
     recalls = {"finder": [], **{f"net > {t}": [] for t in thresholds}}
     off_ink = {name: [0, 0] for name in recalls}  # mask pixels over 1 px from any ink, all mask pixels
     for frame, ink in scenes("test", 950, test_scenes):
         masks = {"finder": half(find_digit_candidates(frame)[2]) > 0}
         predicted = model.predict(half(frame)[None].astype(np.float32) / 255, verbose=0)[0, ..., 0]
         masks.update({f"net > {t}": predicted > t for t in thresholds})
-        near = {name: cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for name, m in masks.items()}
-        inked = cv2.dilate((half(((ink > 0) * 255).astype(np.uint8)) > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        near = {name: within_a_pixel(m) for name, m in masks.items()}
+        inked = within_a_pixel(half(((ink > 0) * 255).astype(np.uint8)) > 0)
         for name, m in masks.items():
             off_ink[name][0] += int((m & ~inked).sum())
             off_ink[name][1] += int(m.sum())
@@ -88,7 +89,7 @@ def stroke_recalls(model, test_scenes: int, thresholds) -> dict[str, np.ndarray]
             pixels = half(((ink == owner) * 255).astype(np.uint8)) > 64
             if pixels.any():
                 for name in recalls:
-                    recalls[name].append((pixels & near[name]).sum() / pixels.sum())
+                    recalls[name].append(stroke_recall(pixels, near[name]))
     return {name: np.array(values) for name, values in recalls.items()}, {n: a / max(1, b) for n, (a, b) in off_ink.items()}
 
 

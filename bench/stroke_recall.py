@@ -28,6 +28,16 @@ LOST = 0.5  # a digit whose stroke recall is under this lost its strokes in the 
 HELD = 0.6  # a box holds a digit when this share of the digit's ink lies inside it
 
 
+def within_a_pixel(mask: np.ndarray) -> np.ndarray:
+    """Where a mask (bool or 0/255) is, or 1 px from it."""
+    return cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+
+
+def stroke_recall(pixels: np.ndarray, near: np.ndarray) -> float:
+    """The share of a digit's ink pixels that lie ``near`` a mask (within_a_pixel of it)."""
+    return float((pixels & near).sum() / pixels.sum())
+
+
 def holds(box, pixels: np.ndarray) -> bool:
     """True when the box holds at least HELD of the digit's ink pixels (a 1's stroke in a box of its own width holds it,
     where a share of the written box's width would not: that box is the page's rotated rectangle)."""
@@ -38,7 +48,7 @@ def holds(box, pixels: np.ndarray) -> bool:
 def gate(stroke: np.ndarray, allowed: np.ndarray, levels: dict) -> str:
     """Which of ink_mask's levels the digit's stroke ink (its 90th percentile) stays under: no seed for the hysteresis
     (under the strong and faint levels), the local noise gate (under ``above_noise`` times the ink's local floor, the
-    median over the stroke), both, or none (lost later in ink_mask: printed-line removal, the ridge test)."""
+    median over the stroke), both, or none (lost later in ink_mask; bench/README.md follows those through its steps)."""
     top = np.percentile(stroke, 90)
     under = [name for name, level in (("seed levels", min(levels["strong"], levels["faint"])),
                                       ("noise gate", np.median(allowed))) if top < level]
@@ -54,12 +64,12 @@ def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
             found, ink_seen, mask, splits = find_digit_candidates(frame, CONFIG)
             levels, allowed = stroke_levels(ink_seen, CONFIG), noise_gate(ink_seen, CONFIG)
             found = found + [whole for whole, _ in splits]  # a cut blob the classifier may read whole
-            near = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
+            near = within_a_pixel(mask)
             for i in range(len(boxes)):
                 pixels = ink == i + 1
                 if not pixels.any():
                     continue  # written off the frame's edge
-                rows.append({"pen": pen, "recall": float((pixels & near).sum() / pixels.sum()),
+                rows.append({"pen": pen, "recall": stroke_recall(pixels, near),
                              "boxed": any(holds(b, pixels) for b in found),
                              "gate": gate(ink_seen[pixels], allowed[pixels], levels)})
     return rows
