@@ -60,17 +60,34 @@ def desk_crops(clips) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(xs)[..., None], np.asarray(ys)
 
 
+def number_or_text(value: str):
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
 def parse_sets(pairs: list[str]) -> dict:
+    """TrainConfig fields from FIELD=VALUE pairs; head.FIELD=VALUE sets a field of its head (HeadConfig)."""
     from edgetl.config import TrainConfig
 
-    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    out = {}
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    head_fields = {f.name for f in dataclasses.fields(TrainConfig().head)}
+    out, head = {}, {}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        if key not in fields or not value:
-            raise SystemExit(f"--set {pair}: expected FIELD=VALUE with a TrainConfig field, e.g. styles=0.5")
-        default = getattr(TrainConfig(), key)
-        out[key] = value.lower() in ("1", "true", "yes") if isinstance(default, bool) else type(default)(value)
+        name = key.removeprefix("head.")
+        if not value or (name not in head_fields if key.startswith("head.") else key not in fields):
+            raise SystemExit(f"--set {pair}: expected FIELD=VALUE with a TrainConfig field (e.g. styles=0.5) or "
+                             "head.FIELD=VALUE with a head field (e.g. head.dropout=0.1)")
+        into, default = (head, getattr(TrainConfig().head, name)) if key.startswith("head.") else \
+            (out, getattr(TrainConfig(), key))
+        into[name] = value.lower() in ("1", "true", "yes") if isinstance(default, bool) else \
+            number_or_text(value) if default is None else type(default)(value)
+    if head:
+        out["head"] = dataclasses.replace(TrainConfig().head, **head)
     return out
 
 
@@ -88,7 +105,7 @@ def main() -> None:
 
     from edgetl._deps import import_keras
     from edgetl.backbones import get_backbone
-    from edgetl.config import TrainConfig, resolve_feature_layer, resolve_input_size, resolve_units
+    from edgetl.config import TrainConfig, resolve_beside, resolve_feature_layer, resolve_input_size, resolve_units
     from edgetl.data import load_dataset
     from edgetl.features import extract
     from edgetl.model import build_chain
@@ -103,8 +120,9 @@ def main() -> None:
     input_size = resolve_input_size(config, dataset.image_shape)
     feature_layer = resolve_feature_layer(config, input_size)
     backbone = get_backbone(config.backbone)
-    head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
-                               pool=config.head.pool or backbone.head_pool)
+    units = resolve_units(config, input_size)
+    head = dataclasses.replace(config.head, units=units, pool=config.head.pool or backbone.head_pool,
+                               beside=resolve_beside(config, dataset.digits, feature_layer))
     keras = import_keras()
 
     def chain():
@@ -134,7 +152,7 @@ def main() -> None:
         keras.utils.set_random_seed(1000 * config.seed + k)
         suffix = chain().suffix(cut, prefix.output_shape[1:])
         fit_on_features(keras, suffix, features, train_set[1], val_set[1], config, f"head {k}", config.lr,
-                        config.epochs, norm_on=norm_on)
+                        config.epochs, norm_on=norm_on, parts=first.feature_parts)
         return suffix
 
     def scores(suffix) -> dict:
