@@ -37,6 +37,7 @@ def _pick(rng: np.random.Generator, options):
 
 
 def to_canvas(homography: np.ndarray, points) -> np.ndarray:
+    """Frame points (x, y) where they lie on the canvas: ``homography`` (canvas -> frame) inverted."""
     return cv2.perspectiveTransform(np.float64(points).reshape(-1, 1, 2), np.linalg.inv(homography)).reshape(-1, 2)
 
 
