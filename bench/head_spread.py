@@ -120,8 +120,8 @@ def main() -> None:
     input_size = resolve_input_size(config, dataset.image_shape)
     feature_layer = resolve_feature_layer(config, input_size)
     backbone = get_backbone(config.backbone)
-    units = resolve_units(config, input_size)
-    head = dataclasses.replace(config.head, units=units, pool=config.head.pool or backbone.head_pool,
+    head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
+                               pool=config.head.pool or backbone.head_pool,
                                beside=resolve_beside(config, dataset.digits, feature_layer))
     keras = import_keras()
 

@@ -196,8 +196,8 @@ def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Gen
     if not empty:
         # the canvas rectangle that the camera sees inside the frame (with a margin for shake)
         inner = to_canvas(homography, [(margin["left"], margin["top"]), (W - margin["right"], margin["top"]),
-                                        (W - margin["right"], H - margin["bottom"]),
-                                        (margin["left"], H - margin["bottom"])])
+                                       (W - margin["right"], H - margin["bottom"]),
+                                       (margin["left"], H - margin["bottom"])])
         area = (max(inner[0, 0], inner[3, 0]), max(inner[0, 1], inner[1, 1]),
                 min(inner[1, 0], inner[2, 0]), min(inner[2, 1], inner[3, 1]))
         pick = rng.choice(len(digits), size=min(12, len(digits)), replace=False)

