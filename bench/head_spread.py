@@ -105,7 +105,7 @@ def main() -> None:
 
     from edgetl._deps import import_keras
     from edgetl.backbones import get_backbone
-    from edgetl.config import TrainConfig, resolve_beside, resolve_feature_layer, resolve_input_size, resolve_units
+    from edgetl.config import TrainConfig, resolve_feature_layer, resolve_head, resolve_input_size
     from edgetl.data import load_dataset
     from edgetl.features import extract
     from edgetl.model import build_chain
@@ -120,9 +120,7 @@ def main() -> None:
     input_size = resolve_input_size(config, dataset.image_shape)
     feature_layer = resolve_feature_layer(config, input_size)
     backbone = get_backbone(config.backbone)
-    head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
-                               pool=config.head.pool or backbone.head_pool,
-                               beside=resolve_beside(config, dataset.digits, feature_layer))
+    head = resolve_head(config, dataset.digits, input_size, feature_layer)
     keras = import_keras()
 
     def chain():

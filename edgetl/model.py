@@ -18,6 +18,9 @@ from edgetl.backbones import CAFFE_BGR_MEAN, Backbone, pretrained
 from edgetl.runtime.errors import UserError
 
 
+# Dropout's mask: each row its own (Keras's default), or one mask a batch, the same features dropped for every row
+# of a step: a 64th of the random numbers (bench/README.md, "One dropout mask a batch").
+DROPOUT_MASKS = {"sample": None, "batch": (1, None)}
 MAX_FLATTEN_SIDE = 8  # maps up to 8x8 are flattened (where strokes are matters); larger ones averaged
 
 
@@ -25,6 +28,7 @@ MAX_FLATTEN_SIDE = 8  # maps up to 8x8 are flattened (where strokes are matters)
 class HeadConfig:
     units: int | None = None  # None: chosen by backbone and input size (edgetl.config.resolve_units); 0: linear head
     dropout: float = 0.3
+    dropout_mask: str | None = None  # "sample": a mask a row; "batch": one a batch (DROPOUT_MASKS); None: by data
     pool: str | None = None  # "flatten" keeps where strokes are; "avg" for big maps; None: by backbone and map size
     beside: str | None = None  # an earlier feature layer read beside the last, max-pooled to its size; None: none
 
@@ -300,7 +304,8 @@ def head_layers(keras, n_outputs: int, task: str, head: HeadConfig,
     if head.units:
         chain.append(layers.Dense(head.units, activation="relu", name="head_dense"))
     if head.dropout:
-        chain.append(layers.Dropout(head.dropout, name="head_dropout"))
+        chain.append(layers.Dropout(head.dropout, noise_shape=DROPOUT_MASKS[head.dropout_mask or "sample"],
+                                    name="head_dropout"))
     if task == "regression":
         chain.append(layers.Dense(1, name="standardised_value"))
         chain.append(layers.Rescaling(scale=float(target[1]), offset=float(target[0]), name="value"))

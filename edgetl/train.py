@@ -17,8 +17,8 @@ from edgetl import __version__
 from edgetl._deps import import_keras
 from edgetl.backbones import check_weights, get_backbone
 
-from edgetl.config import (MAX_PASSES, TrainConfig, resolve_beside, resolve_feature_layer, resolve_input_size,
-                           resolve_passes, resolve_units)
+from edgetl.config import (MAX_PASSES, TrainConfig, resolve_feature_layer, resolve_head,
+                           resolve_input_size, resolve_passes, resolve_units)
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.additions import check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
@@ -26,7 +26,7 @@ from edgetl.digit_extras import REJECT_CLASS, extend_digits
 from edgetl.distribute import check_strategy, make_strategy, replicas, scope
 from edgetl.features import feature_batch
 from edgetl.fitting import fit_head, fit_suffix
-from edgetl.model import build_chain, check_beside
+from edgetl.model import DROPOUT_MASKS, build_chain, check_beside
 from edgetl.rundir import check_out_dir, write_run
 from edgetl.runtime.card import TASKS, ModelCard
 from edgetl.runtime.errors import UserError
@@ -87,6 +87,8 @@ def validate(config: TrainConfig, image_shape=None) -> None:
                                 f"{backbone.min_size}..{max_input_size}")
         if not (isinstance(config.head.dropout, (int, float)) and 0.0 <= config.head.dropout < 1.0):
             raise UserError(f"--dropout {config.head.dropout}: must be in [0, 1), e.g. 0.3 (0: no dropout)")
+        if config.head.dropout_mask not in (None, *DROPOUT_MASKS):
+            raise UserError(f"--dropout-mask {config.head.dropout_mask}: must be one of {', '.join(DROPOUT_MASKS)}")
         if not (isinstance(config.val_split, (int, float)) and 0.0 < config.val_split < 1.0):
             raise UserError(f"--val-split {config.val_split}: must be between 0 and 1 (exclusive), e.g. 0.1")
         for option, value in (("--styles", config.styles), ("--desk", config.desk)):
@@ -226,9 +228,7 @@ def train(config: TrainConfig) -> Path:
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     n_out = 1 if config.task == "regression" else len(class_names)
-    head = dataclasses.replace(config.head, units=resolve_units(config, input_size),
-                               pool=config.head.pool or backbone.head_pool,
-                               beside=resolve_beside(config, dataset.digits, feature_layer))
+    head = resolve_head(config, dataset.digits, input_size, feature_layer)
     config = dataclasses.replace(config, passes=resolve_passes(config, dataset.digits, head.units))
     with scope(strategy):  # variables made here are mirrored on every replica
         chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,

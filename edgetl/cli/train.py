@@ -19,6 +19,11 @@ class Fit(str, Enum):
     pad = "pad"
 
 
+class DropoutMask(str, Enum):  # edgetl.model.DROPOUT_MASKS (not imported here: it imports numpy and the backbones)
+    sample = "sample"
+    batch = "batch"
+
+
 def register(app: typer.Typer, friendly, err) -> None:
     @app.command()
     @friendly
@@ -33,6 +38,7 @@ def register(app: typer.Typer, friendly, err) -> None:
         feature_layer: Optional[str] = typer.Option(None, help="Cut the backbone after this layer (`edgetl inspect` lists them; a bad name lists the valid ones). Default: the backbone's output; for vgg16 block3_pool up to 64 px, else block5_pool."),
         units: Optional[int] = typer.Option(None, help="Dense units in the head; 0: linear head. Default: the backbone's own (inceptionv3 1024, mobilenetv2/efficientnetb0/resnet50 256); vgg16 0 up to 64 px, else 256."),
         dropout: float = typer.Option(0.3, help="Dropout before the head's output layer."),
+        dropout_mask: Optional[DropoutMask] = typer.Option(None, help="sample: each image its own dropout mask (Keras's Dropout); batch: one mask for every image of a step, a 64th of the random numbers, which fits a large head faster. Default: batch for digit data (measured: as accurate, training 30% faster), else sample."),
         beside: Optional[str] = typer.Option(None, help="An earlier feature layer the head reads beside --feature-layer, max-pooled to its size (finer strokes beside coarser shapes); none: only the feature layer. Default: block2_pool for digits on vgg16 at block3_pool, else none."),
         epochs: int = typer.Option(40, help="Head epochs (early stopping on validation loss)."),
         lr: float = typer.Option(1e-3, help="Head learning rate (Adam)."),
@@ -63,7 +69,8 @@ def register(app: typer.Typer, friendly, err) -> None:
 
         config = TrainConfig(data=data, out=out, task=task.value, backbone=backbone, weights=weights,
                              input_size=input_size, fit=fit.value, feature_layer=feature_layer,
-                             head=HeadConfig(units=units, dropout=dropout, beside=beside), epochs=epochs, lr=lr,
+                             head=HeadConfig(units=units, dropout=dropout, beside=beside,
+                                             dropout_mask=dropout_mask.value if dropout_mask else None), epochs=epochs, lr=lr,
                              batch_size=batch_size, freeze=freeze, fine_tune_epochs=fine_tune_epochs,
                              fine_tune_lr=fine_tune_lr, augment=augment, passes=passes, val_split=val_split, limit=limit, reject=reject,
                              add=tuple(add or ()),
