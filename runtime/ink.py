@@ -14,6 +14,7 @@ BUSY_PAGE = 20.0  # neutral_share: the page's 95th percentile of ink at least th
 COLOURED_LINES = (0.4, 0.65)  # ... and that percentile in the least affected channel, as a fraction of the most
 # affected one's: from the second value down to the first, ink counts more and more in its least affected channel
 GREY_STROKES = 0.5  # ... while the strongest ink (99.9th percentile) keeps this much there: the writing is not coloured
+SOFTEN = (5, 5)  # ink_image's Gaussian (sigma 1 px) over 5 taps, not OpenCV's 7: 0.39 ms a 640x480 frame, not 0.59
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -44,7 +45,7 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
     in green and blue, so coloured pens stand out as well as black ones.
     """
     h, w = frame.shape[:2]
-    small = cv2.resize(frame, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    small = quarter_size(frame)
     light = light_ink(to_gray(small))
     spread = cv2.erode if light else cv2.dilate
     paper_small = cv2.blur(spread(small, np.ones((5, 5), np.uint8)), (5, 5))
@@ -59,7 +60,18 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
                  "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small)}
     if paper_out is not None:
         paper_out.update(found)
-    return ink_of(cv2.GaussianBlur(frame, (0, 0), 1.0), found, (slice(None), slice(None)))
+    return ink_of(cv2.GaussianBlur(frame, SOFTEN, 1.0), found, (slice(None), slice(None)))
+
+
+def quarter_size(frame: np.ndarray) -> np.ndarray:
+    """The frame at a quarter of its width and height, each pixel the mean of its 4x4 block. Halved twice where
+    the sides allow: OpenCV's halving is vectorised and its quartering is not (a 640x480 colour frame in 0.09 ms,
+    not 0.31-0.38), and the two agree within one level."""
+    h, w = frame.shape[:2]
+    if h % 4 or w % 4:
+        return cv2.resize(frame, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    half = cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(half, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
 
 
 def ink_of(image: np.ndarray, paper: dict, region) -> np.ndarray:

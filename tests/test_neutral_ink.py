@@ -93,3 +93,15 @@ def test_each_pixels_largest_and_smallest_channel_match_numpys():
     for image in (frame, frame[5:30, 7:44]):  # a view (a crop's region) as well as a whole array
         assert np.array_equal(ink_module.channel_max(image), image.max(axis=2))
         assert np.array_equal(ink_module.channel_min(image), image.min(axis=2))
+
+
+def test_a_quarter_size_frame_holds_each_4x4_blocks_mean():
+    """quarter_size halves twice where the sides allow (and resizes once where they do not): each pixel within
+    one level of its block's mean, as one INTER_AREA resize gives it."""
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    means = frame.reshape(12, 4, 16, 4, 3).mean(axis=(1, 3))
+    small = ink_module.quarter_size(frame)
+    assert small.shape == (12, 16, 3) and np.abs(small - means).max() <= 1.0
+    odd = frame[:46, :63]
+    assert np.array_equal(ink_module.quarter_size(odd), cv2.resize(odd, (15, 11), interpolation=cv2.INTER_AREA))
