@@ -13,6 +13,7 @@ renderer or the pen changes. The hard desk clips take about a minute each on 2 c
 | tune-100..105 | hard desk scenes, 20 x 10 | tuning the finder and the tracker (smoothed; 103-105 from 2026-12-05, late) |
 | wide-200..205 | hard desk scenes, 300 x 2 | tuning the finder (per frame; 202-205 from 2026-12-05, late) |
 | wide-report-21, -22 | hard desk scenes, 300 x 2 | the wide report set (never tuned on) |
+| check-40..43 | hard desk scenes, 300 x 2 | a third set for changes the tune set cannot decide (from 2026-12-05/06) |
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ CLIPS.update({f"desk-seed{seed}": (seed, 40, 10, True) for seed in (11, 12, 13, 
 CLIPS.update({f"tune-{seed}": (seed, 20, 10, True) for seed in (100, 101, 102, 103, 104, 105)})
 CLIPS.update({f"wide-{seed}": (seed, 300, 2, True) for seed in (200, 201, 202, 203, 204, 205)})
 CLIPS.update({f"wide-report-{seed}": (seed, 300, 2, True) for seed in (21, 22)})
+CLIPS.update({f"check-{seed}": (seed, 300, 2, True) for seed in (40, 41, 42, 43)})
 
 
 def main() -> None:
