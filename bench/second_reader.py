@@ -5,7 +5,7 @@ those of `make bench`'s int8 model. Not part of edgetl yet: this measures whethe
     python bench/second_reader.py --model runs/bench/model.int8.onnx --seed 1 --set check   # and a clip set
 
 The CNN (three blocks of two 3x3 convolutions with batch norm, ``--channels`` wide, global average pooling, 11
-classes with "not a digit"; about 6 M multiply-adds a crop against the int8 model's 329 M) is fitted on exactly what
+classes with "not a digit"; about 7 M multiply-adds a crop against the int8 model's 329 M) is fitted on exactly what
 `make bench`'s head is fitted on: mnist-5k's training split with its styled digits and clutter crops, and three
 augmented copies (data seed 0), for ``--epochs`` epochs. Both models read writers TUNE (bench/writers.py), mnist-5k's
 held-out test and the finder's crops of the desk tune clips (bench/head_spread.py); their probabilities are averaged
