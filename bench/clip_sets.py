@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CLIPS, machine, save  # noqa: E402
-from clips import error_kinds, score_clip  # noqa: E402
+from clips import error_kinds, read_clip, score_clip  # noqa: E402
 
 # set: [(clip, smoothed)]
 SETS = {
@@ -29,16 +28,6 @@ SETS = {
     + [(f"wide-report-{seed}", False) for seed in (21, 22)]
     + [("plain-300", True), ("plain-301", True), ("digits", True)],
 }
-
-
-def read_clip(model, clip: Path, smooth: bool) -> list[dict]:
-    """The JSONL records `edgetl run` writes for the clip, one a frame."""
-    from edgetl.runtime.app import run
-
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "readings.jsonl"
-        run(model, str(clip), show=False, jsonl=out, smooth=smooth)
-        return [json.loads(line) for line in out.read_text().splitlines()]
 
 
 def main() -> None:

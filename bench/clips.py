@@ -184,3 +184,15 @@ def error_kinds(truth: list[dict], records: list[dict]) -> dict:
             kinds["false_on_empty" if not frame_truth["labels"] else
                   "false_part" if on_digit >= PART_OF_DIGIT else "false_clutter"] += 1
     return kinds
+
+
+def read_clip(model, clip: Path, smooth: bool = True) -> list[dict]:
+    """The JSONL records `edgetl run` writes for the clip, one a frame (``smooth``: tracked and voted)."""
+    import tempfile
+
+    from edgetl.runtime.app import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "readings.jsonl"
+        run(model, str(clip), show=False, jsonl=out, smooth=smooth)
+        return [json.loads(line) for line in out.read_text().splitlines()]

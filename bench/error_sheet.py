@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from clips import digit_kind, match_frame
-from edgetl.runtime.app import run
+from clips import digit_kind, match_frame, read_clip
 from edgetl.runtime.model import Model
 
 KINDS = ("missed", "missed_merged", "misread_cut", "misread_boxed", "false")
@@ -71,10 +69,7 @@ def main() -> None:
     parser.add_argument("--max", type=int, default=48, help="at most this many tiles")
     args = parser.parse_args()
     truth = json.loads(args.clip.with_suffix(".json").read_text())
-    with tempfile.TemporaryDirectory() as tmp:
-        jsonl = Path(tmp) / "frames.jsonl"
-        run(Model(args.model, device="cpu"), str(args.clip), show=False, jsonl=jsonl, smooth=not args.no_smooth)
-        records = [json.loads(line) for line in jsonl.open()]
+    records = read_clip(Model(args.model, device="cpu"), args.clip, smooth=not args.no_smooth)
     found = list(cases(truth, records, args.kind))
     capture, at, frame, tiles = cv2.VideoCapture(str(args.clip)), -1, None, []
     for index, box, caption in found[:args.max]:

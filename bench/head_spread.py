@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CLIPS, machine, save  # noqa: E402
-from writers import writer_digits  # noqa: E402
+from writers import reported_digits, writer_digits  # noqa: E402
 from edgetl.config import MAX_PASSES  # noqa: E402
 
 DESK_CLIPS = ("wide-200", "wide-201")  # tune clips only: the report clips stay unread
@@ -110,7 +110,6 @@ def main() -> None:
     from edgetl.features import extract
     from edgetl.model import build_chain
     from edgetl.runtime.card import ModelCard
-    from edgetl.runtime.stream import digit_probabilities
     from edgetl.fitting import PASS_SEED, fit_on_features, norm_sample
     from edgetl.train import extend_digits, split_data
 
@@ -156,8 +155,7 @@ def main() -> None:
     def scores(suffix) -> dict:
         out = {}
         for name, y in truth.items():
-            digits, rejected = digit_probabilities(card, suffix.predict(feats[name], batch_size=512, verbose=0))
-            out[name] = float((np.where(rejected, -1, digits.argmax(axis=1)) == y).mean())
+            out[name] = float((reported_digits(card, suffix.predict(feats[name], batch_size=512, verbose=0)) == y).mean())
         return out
 
     rows = []  # rows[k][m - 1]: head seed k averaged over the first m passes

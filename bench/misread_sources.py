@@ -25,7 +25,8 @@ from clips import WELL_BOXED, iou
 from edgetl.data import load_dataset
 from edgetl.runtime.crop import mnist_crop
 from edgetl.runtime.model import Model
-from edgetl.runtime.stream import digit_batch, digit_probabilities
+from edgetl.runtime.stream import digit_batch
+from writers import reported_digits
 
 
 class PenSpy:
@@ -66,8 +67,7 @@ class PenSpy:
 
 def read(model: Model, images: np.ndarray) -> np.ndarray:
     """The digit read (argmax), or -1 where the model refuses it."""
-    digits, rejected = digit_probabilities(model.card, model.predict_batch(images[..., None]))
-    return np.where(rejected, -1, digits.argmax(1))
+    return reported_digits(model.card, model.predict_batch(images[..., None]))
 
 
 def tally_seed(model: Model, x: np.ndarray, y: np.ndarray, as_is: np.ndarray, seed: int, spy: PenSpy,

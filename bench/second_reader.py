@@ -25,10 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CLIPS, machine, save  # noqa: E402
-from clip_sets import SETS, read_clip  # noqa: E402
-from clips import error_kinds  # noqa: E402
+from clip_sets import SETS  # noqa: E402
+from clips import error_kinds, read_clip  # noqa: E402
 from head_spread import DESK_CLIPS, desk_crops  # noqa: E402
-from writers import writer_digits  # noqa: E402
+from writers import reported_digits, writer_digits  # noqa: E402
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -61,10 +61,7 @@ def small_cnn(keras, n_classes: int, channels: list[int]):
 
 
 def accuracy(card, probs: np.ndarray, y: np.ndarray) -> float:
-    from edgetl.runtime.stream import digit_probabilities
-
-    digits, rejected = digit_probabilities(card, probs)
-    return float((np.where(rejected, -1, digits.argmax(axis=1)) == y).mean())
+    return float((reported_digits(card, probs) == y).mean())
 
 
 def main() -> None:

@@ -64,6 +64,15 @@ def writer_digits(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return crops, digits.target.astype(np.int64), half
 
 
+def reported_digits(card, probs: np.ndarray) -> np.ndarray:
+    """The digit the runtime reports for each row of class probabilities, -1 where the card's "not a digit" rule
+    drops the box."""
+    from edgetl.runtime.stream import digit_probabilities
+
+    digits, rejected = digit_probabilities(card, probs)
+    return np.where(rejected, -1, digits.argmax(axis=1))
+
+
 class Classifier:
     """Class probabilities for uint8 (N, 28, 28, 1) crops from an .onnx file or a run directory."""
 
@@ -89,10 +98,7 @@ class Classifier:
 
     def read(self, x: np.ndarray) -> np.ndarray:
         """The digit the runtime would report for each crop, -1 where it would drop the box as "not a digit"."""
-        from edgetl.runtime.stream import digit_probabilities
-
-        digits, rejected = digit_probabilities(self.card, self(x))
-        return np.where(rejected, -1, digits.argmax(axis=1))
+        return reported_digits(self.card, self(x))
 
     def kind(self) -> str:
         return f"onnx {self.card.quantization or 'fp32'}" if self.onnx is not None else "keras"
