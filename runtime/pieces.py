@@ -178,6 +178,9 @@ def split_touching_at(box: list[int], mask: np.ndarray) -> list[list[int]]:
     return out
 
 
+BRIDGED_SHARE = 0.85  # split_at_bridges: the pieces' boxes hold at least this share of the blob's ink
+
+
 def split_at_bridges(box: list[int], mask: np.ndarray) -> list[list[int]]:
     """Digits that nearly touch are joined only by a thin bridge (blur, a pen that dragged): one
     erosion parts them. Pieces under a third of the blob's height (the bar of a 5) do not count, and
@@ -193,5 +196,11 @@ def split_at_bridges(box: list[int], mask: np.ndarray) -> list[list[int]]:
                        for a, b in zip(parts, parts[1:]))
     if len(parts) < 2 or not side_by_side:
         return [box]
-    return [[max(x, x + px - 1), max(y, y + py - 1), min(pw + 2, w - px + 1), min(ph + 2, h - py + 1)]
-            for px, py, pw, ph in parts]
+    pieces = [[max(0, px - 1), max(0, py - 1), min(pw + 2, w - px + 1), min(ph + 2, h - py + 1)]
+              for px, py, pw, ph in parts]
+    held = np.zeros_like(blob)
+    for px, py, pw, ph in pieces:
+        held[py:py + ph, px:px + pw] = blob[py:py + ph, px:px + pw]
+    if cv2.countNonZero(held) < BRIDGED_SHARE * cv2.countNonZero(blob):
+        return [box]  # the cut would leave much of the blob out: a stroke erosion broke, not a bridge
+    return [[x + px, y + py, pw, ph] for px, py, pw, ph in pieces]

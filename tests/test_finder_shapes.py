@@ -1,0 +1,51 @@
+"""Two digits the finder dropped on the tune clips: a narrow 3 beside a margin line, taken for a piece of the line
+(wide-200 frame 223), and a 9 whose thin loop one erosion breaks apart, cut down to its tail (wide-203 frame 223)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edgetl.runtime.digits import DigitFinderConfig, continues_beyond, line_piece
+from edgetl.runtime.pieces import split_at_bridges
+
+H, W = 480, 640
+
+
+def box_of(mask: np.ndarray) -> list[int]:
+    ys, xs = np.nonzero(mask)
+    return [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1]
+
+
+def test_a_narrow_three_touching_a_margin_is_not_a_line_piece_and_the_margin_still_is():
+    margin, three = np.zeros((H, W), np.uint8), np.zeros((H, W), np.uint8)
+    cv2.line(margin, (118, 0), (121, H - 1), 120, 3)
+    cv2.ellipse(three, (104, 175), (14, 22), 0, -100, 90, 190, 4, cv2.LINE_AA)  # its two bowls end on the margin
+    cv2.ellipse(three, (104, 220), (16, 24), 0, -90, 110, 190, 4, cv2.LINE_AA)
+    ink, box = np.maximum(margin, three), box_of(three)
+    config = DigitFinderConfig()
+    assert box[2] < config.thin * box[3]  # thin enough to be taken for a line piece
+    assert continues_beyond(ink, box)  # and the margin goes on past its top: the old rule dropped it
+    assert not line_piece(ink, box, config)
+    assert line_piece(ink, [117, 300, 6, 80], config)  # a piece of the margin itself
+
+
+def test_a_loop_that_erosion_breaks_apart_is_not_cut_down_to_its_tall_strokes():
+    mask = np.zeros((70, 110), np.uint8)
+    cv2.ellipse(mask, (35, 28), (24, 16), 0, 0, 360, 255, 1)  # a 9's loop in a pen that thins and thickens
+    for start in range(0, 360, 45):
+        cv2.ellipse(mask, (35, 28), (24, 16), 0, start, start + 25, 255, 4)
+    cv2.line(mask, (59, 28), (52, 62), 255, 5)  # its tail
+    cv2.line(mask, (59, 20), (78, 14), 255, 1)  # a thin stroke on to a mark beside it
+    cv2.line(mask, (79, 10), (81, 40), 255, 5)
+    box = box_of(mask)
+    assert split_at_bridges(box, mask) == [box]  # the loop's bits are short: the tail and the mark held 72% of it
+
+
+def test_two_digits_joined_by_a_thin_bridge_are_still_parted():
+    mask = np.zeros((70, 110), np.uint8)
+    cv2.ellipse(mask, (28, 35), (14, 24), 0, 0, 360, 255, 5)  # a 0
+    cv2.line(mask, (60, 12), (60, 58), 255, 5)  # a 1
+    cv2.line(mask, (42, 35), (58, 35), 255, 1)  # the pen dragged between them
+    box = box_of(mask)
+    pieces = split_at_bridges(box, mask)
+    assert len(pieces) == 2 and pieces[0][0] == box[0] and pieces[1][0] + pieces[1][2] == box[0] + box[2], pieces
