@@ -52,6 +52,7 @@ class DigitFinderConfig:
     busy_strong: float = 1.5  # thresholds then stop at these multiples of that percentile
     busy_weak: float = 1.0
     over_line: float = 1.5  # ink this many times darker than a printed line's, on the line, is a stroke along it
+    sliver: int = 2  # px: a piece this narrow along a printed line is the line's edge
     line_bend: float = 6.0  # px: a line piece's ink stays this close to a straight line (90% of it) ...
     line_bend_share: float = 0.08  # ... or this share of its height
 
@@ -227,8 +228,20 @@ def blobs(raw: list[list[int]], ink: np.ndarray, lines: np.ndarray, config: Digi
     passes for the long stroke of a 4 written in two, and the digit's box ran the line's length (wide-201 frame
     394: a 2 and the 7 after it in one box 100 px tall).
     """
+    raw = [b for b in raw if not line_sliver(b, lines, config)]
     stacked = [b for b in merge_stacked(raw, lines) if not line_piece(ink, b, config)]
     return attach_bars(join_fragments(stacked), config)
+
+
+def line_sliver(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:
+    """A piece at most ``sliver`` px wide lying along a printed line found: the edge of the line that the line mask,
+    drawn at the segment's angle, left beside it (wide-201 frame 249: stacked onto a 3, its box ran to the frame's
+    top and the 3 was lost)."""
+    x, y, w, h = box
+    if w > config.sliver or not lines.any():
+        return False
+    c = config.sliver + 2
+    return bool((lines[max(0, y):y + h, max(0, x - c):x + w + c].max(axis=1) > 0).mean() >= 0.8)
 
 
 def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig,

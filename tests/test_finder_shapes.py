@@ -49,3 +49,16 @@ def test_two_digits_joined_by_a_thin_bridge_are_still_parted():
     box = box_of(mask)
     pieces = split_at_bridges(box, mask)
     assert len(pieces) == 2 and pieces[0][0] == box[0] and pieces[1][0] + pieces[1][2] == box[0] + box[2], pieces
+
+
+def test_the_edge_of_a_margin_left_beside_its_line_mask_is_a_sliver_and_a_fine_one_across_a_ruled_line_is_not():
+    from edgetl.runtime.digits import line_sliver
+
+    config = DigitFinderConfig()
+    lines = np.zeros((H, W), np.uint8)
+    cv2.line(lines, (121, 0), (115, 200), 255, 3)  # the margin as the line search drew it, a pixel off the line
+    cv2.line(lines, (0, 300), (W - 1, 300), 255, 3)  # a ruled line
+    assert line_sliver([119, 87, 1, 10], lines, config)  # what it left of the margin's edge (wide-201 frame 249)
+    assert not line_sliver([400, 270, 2, 60], lines, config)  # a 1 in a fine pencil, across the ruled line
+    assert not line_sliver([119, 87, 6, 40], lines, config)  # wider than a sliver: a stroke along the margin
+    assert not line_sliver([119, 87, 1, 10], np.zeros_like(lines), config)
