@@ -14,7 +14,7 @@ import numpy as np
 from .crop import MNIST_SIZE, sharp_crop
 from .ink import ink_image, level_at
 from .lines import line_mask
-from .pieces import attach_bars, join_fragments, merge_stacked, split_touching
+from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
 
 
 @dataclass(frozen=True)
@@ -208,6 +208,9 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
         if whole:
             splits.append((blob, list(range(len(boxes), len(boxes) + len(kept)))))
         boxes.extend(kept)
+    taken = {i for _, pieces in splits for i in pieces}
+    splits += [(whole, pair) for whole, pair in stacked_pairs(boxes, taken)
+               if looks_like_a_digit(whole, ink, mask, config, lines)]
     return boxes, ink, mask, splits
 
 

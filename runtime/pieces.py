@@ -45,6 +45,40 @@ def merge_stacked(boxes: list[list[int]], lines: np.ndarray | None = None) -> li
     return merged
 
 
+STACKED_GAP = 0.3  # stacked_pairs: pieces one above the other at most this share of the taller one's height apart
+
+
+def stacked_pairs(boxes: list[list[int]], taken: set[int]) -> list[tuple[list[int], list[int]]]:
+    """(the two boxes' union, their indices) for each two boxes one above the other, close enough to be one digit
+    broken in two (a 9 whose loop the pen left open above its stem) and too far apart for merge_stacked to join:
+    as far apart as two rows of digits can be, so the classifier judges the whole (stream.read_whole_or_pieces).
+    Boxes in ``taken`` (already offered whole) are left out."""
+    free = [i for i in range(len(boxes)) if i not in taken]
+    pairs = []
+    for i in free:
+        for j in free:
+            (x, y, w, h), (bx, by, bw, bh) = boxes[i], boxes[j]
+            x_overlap = min(x + w, bx + bw) - max(x, bx)
+            if by > y and x_overlap > 0.6 * min(w, bw) and 0 <= by - (y + h) <= STACKED_GAP * max(h, bh) \
+                    and in_one_row(boxes, i, j):
+                pairs.append((union(boxes[i], boxes[j]), [i, j]))
+    used, out = set(), []
+    for whole, (i, j) in pairs:  # a box in one pair only
+        if i not in used and j not in used:
+            used.update((i, j))
+            out.append((whole, [i, j]))
+    return out
+
+
+def in_one_row(boxes: list[list[int]], i: int, j: int) -> bool:
+    """Another box beside the two spans the gap between them, top piece to bottom piece: they lie in one row of
+    digits, not in two rows (where each has its own row's digits beside it)."""
+    top, bottom = boxes[i], boxes[j]
+    gap_top, gap_bottom = top[1] + top[3], bottom[1]
+    return any(k not in (i, j) and b[1] < gap_top - 0.3 * top[3] and b[1] + b[3] > gap_bottom + 0.3 * bottom[3]
+               for k, b in enumerate(boxes))
+
+
 def box_gap(a, b) -> int:
     """Pixels between two boxes (0 when they touch or overlap), the larger of the two axes."""
     dx = max(a[0], b[0]) - min(a[0] + a[2], b[0] + b[2])

@@ -62,3 +62,22 @@ def test_the_edge_of_a_margin_left_beside_its_line_mask_is_a_sliver_and_a_fine_o
     assert not line_sliver([400, 270, 2, 60], lines, config)  # a 1 in a fine pencil, across the ruled line
     assert not line_sliver([119, 87, 6, 40], lines, config)  # wider than a sliver: a stroke along the margin
     assert not line_sliver([119, 87, 1, 10], np.zeros_like(lines), config)
+
+
+def test_a_digit_broken_above_its_stem_is_offered_whole_and_two_close_rows_are_not():
+    """A 9 whose loop the pen left open above its stem came out as two boxes one above the other, each read alone (a
+    5 or 6 and a 1: wide-205 frames 36, 248, 540). Such a pair, with a digit of its row beside it reaching across
+    the gap, is offered whole as touching digits are, and read whole when the model is sure of it; two rows of
+    digits written close, each with its own row's digit beside it, are not."""
+    from edgetl.runtime.digits import digit_candidates
+
+    frame, ink = np.full((H, W, 3), 235, np.uint8), (30, 30, 30)
+    cv2.putText(frame, "3", (100, 200), cv2.FONT_HERSHEY_SIMPLEX, 3.0, ink, 6, cv2.LINE_AA)
+    cv2.ellipse(frame, (222, 156), (20, 17), 0, 0, 360, ink, 6, cv2.LINE_AA)  # the 9's loop
+    cv2.line(frame, (240, 184), (236, 202), ink, 6, cv2.LINE_AA)  # its stem, apart below it
+    cv2.putText(frame, "4", (290, 200), cv2.FONT_HERSHEY_SIMPLEX, 3.0, ink, 6, cv2.LINE_AA)
+    cv2.putText(frame, "25", (420, 180), cv2.FONT_HERSHEY_SIMPLEX, 2.0, ink, 5, cv2.LINE_AA)
+    cv2.putText(frame, "71", (420, 232), cv2.FONT_HERSHEY_SIMPLEX, 2.0, ink, 5, cv2.LINE_AA)  # 10 px below
+    boxes, crops, splits = digit_candidates(frame)
+    assert len(boxes) == 8, boxes  # 3, the loop, the stem, 4, and 2 5 / 7 1
+    assert [(whole, pieces) for whole, _, pieces in splits] == [([199, 136, 47, 70], [1, 2])]
