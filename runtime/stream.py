@@ -100,6 +100,18 @@ def prepare(model: Model, image: np.ndarray, digits: bool, roi=None) -> tuple[np
 WHOLE_SCORE = 0.97
 
 
+STACKED_SCORE = 0.5  # a whole of two pieces one above the other (pieces.stacked_pairs) is read whole at this score
+# at least, when it reads more surely than its less sure piece
+
+
+def stacked(boxes: list, pieces: list[int]) -> bool:
+    """The pieces lie one above the other (pieces.stacked_pairs), not side by side (a blob cut as touching digits)."""
+    if len(pieces) != 2:
+        return False
+    top, bottom = sorted((boxes[i] for i in pieces), key=lambda box: box[1])
+    return top[1] + top[3] <= bottom[1]
+
+
 def read_whole_or_pieces(card, boxes: list, batch: np.ndarray, outputs: np.ndarray, splits: list):
     """(boxes, batch, outputs) with each cut blob read whole, in place of its pieces, where its whole crop
     reads as a digit with at least WHOLE_SCORE; the whole crops' rows dropped otherwise."""
@@ -107,9 +119,11 @@ def read_whole_or_pieces(card, boxes: list, batch: np.ndarray, outputs: np.ndarr
     if not splits:
         return boxes, batch[:n], outputs[:n]
     digits, rejected = digit_probabilities(card, outputs[n:])
+    piece_scores = digit_probabilities(card, outputs[:n])[0].max(axis=1) if n else np.zeros(0)
     dropped, wholes = set(), []
     for k, (whole, pieces) in enumerate(splits):
-        if not rejected[k] and digits[k].max() >= WHOLE_SCORE:
+        bar = min(WHOLE_SCORE, max(STACKED_SCORE, piece_scores[pieces].min())) if stacked(boxes, pieces) else WHOLE_SCORE
+        if not rejected[k] and digits[k].max() >= bar:
             dropped.update(pieces)
             wholes.append((whole, n + k))
     if not wholes:

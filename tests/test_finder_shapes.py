@@ -81,3 +81,29 @@ def test_a_digit_broken_above_its_stem_is_offered_whole_and_two_close_rows_are_n
     boxes, crops, splits = digit_candidates(frame)
     assert len(boxes) == 8, boxes  # 3, the loop, the stem, 4, and 2 5 / 7 1
     assert [(whole, pieces) for whole, _, pieces in splits] == [([199, 136, 47, 70], [1, 2])]
+
+
+def test_a_stacked_whole_is_read_whole_when_surer_than_its_less_sure_piece_and_a_side_by_side_one_needs_0_97():
+    """wide-204 frame 116: the broken 9's whole read 9 at 0.87, its loop alone 6 at 0.66 and its stem 1 at 1.0. A
+    whole of two stacked pieces wins over them from STACKED_SCORE when it reads more surely than the less sure piece;
+    a blob cut side by side (touching digits) is still read whole only at WHOLE_SCORE."""
+    from edgetl.runtime.stream import STACKED_SCORE, WHOLE_SCORE, read_whole_or_pieces
+
+    classes = [str(d) for d in range(10)] + ["not a digit"]
+    card = type("Card", (), {"class_names": classes, "reject_class": "not a digit", "reject_threshold": 0.99})
+
+    def row(digit: int, score: float) -> np.ndarray:
+        out = np.full(len(classes), (1 - score) / (len(classes) - 1))
+        out[digit] = score
+        return out
+
+    batch = np.zeros((3, 28, 28, 1), np.uint8)
+    for pieces_boxes, whole, wins in (([[263, 273, 55, 39], [266, 323, 39, 45]], [263, 273, 55, 95], True),
+                                      ([[263, 273, 27, 95], [291, 273, 27, 95]], [263, 273, 55, 95], False)):
+        outputs = np.stack([row(6, 0.66), row(1, 1.0), row(9, 0.87)])
+        boxes, _, read = read_whole_or_pieces(card, pieces_boxes, batch, outputs, [(whole, [0, 1])])
+        assert (boxes == [whole] and read.argmax(axis=1).tolist() == [9]) if wins else boxes == pieces_boxes
+    outputs = np.stack([row(6, 0.66), row(1, 1.0), row(9, 0.6)])  # the whole less sure than the loop: pieces stay
+    assert read_whole_or_pieces(card, [[263, 273, 55, 39], [266, 323, 39, 45]], batch, outputs,
+                                [([263, 273, 55, 95], [0, 1])])[0] == [[263, 273, 55, 39], [266, 323, 39, 45]]
+    assert STACKED_SCORE < 0.87 < WHOLE_SCORE
