@@ -100,8 +100,8 @@ def prepare(model: Model, image: np.ndarray, digits: bool, roi=None) -> tuple[np
 WHOLE_SCORE = 0.97
 
 
-STACKED_SCORE = 0.5  # a whole of two pieces one above the other (pieces.stacked_pairs) is read whole at this score
-# at least, when it reads more surely than its less sure piece
+STACKED_SCORE = 0.5  # a whole of two pieces one above the other (pieces.stacked_pairs) is read whole from this score
+# when it reads at least as surely as its less sure piece
 
 
 def stacked(boxes: list, pieces: list[int]) -> bool:
@@ -112,9 +112,17 @@ def stacked(boxes: list, pieces: list[int]) -> bool:
     return top[1] + top[3] <= bottom[1]
 
 
+def whole_score_needed(boxes: list, pieces: list[int], piece_scores: np.ndarray) -> float:
+    """The score a whole needs to be read in place of its pieces: WHOLE_SCORE for a blob cut side by side; for two
+    stacked pieces, as much as the less sure piece, from STACKED_SCORE up."""
+    if not stacked(boxes, pieces):
+        return WHOLE_SCORE
+    return min(WHOLE_SCORE, max(STACKED_SCORE, float(piece_scores[pieces].min())))
+
+
 def read_whole_or_pieces(card, boxes: list, batch: np.ndarray, outputs: np.ndarray, splits: list):
     """(boxes, batch, outputs) with each cut blob read whole, in place of its pieces, where its whole crop
-    reads as a digit with at least WHOLE_SCORE; the whole crops' rows dropped otherwise."""
+    reads as a digit with at least whole_score_needed; the whole crops' rows dropped otherwise."""
     n = len(boxes)
     if not splits:
         return boxes, batch[:n], outputs[:n]
@@ -122,8 +130,7 @@ def read_whole_or_pieces(card, boxes: list, batch: np.ndarray, outputs: np.ndarr
     piece_scores = digit_probabilities(card, outputs[:n])[0].max(axis=1) if n else np.zeros(0)
     dropped, wholes = set(), []
     for k, (whole, pieces) in enumerate(splits):
-        bar = min(WHOLE_SCORE, max(STACKED_SCORE, piece_scores[pieces].min())) if stacked(boxes, pieces) else WHOLE_SCORE
-        if not rejected[k] and digits[k].max() >= bar:
+        if not rejected[k] and digits[k].max() >= whole_score_needed(boxes, pieces, piece_scores):
             dropped.update(pieces)
             wholes.append((whole, n + k))
     if not wholes:
