@@ -3,8 +3,10 @@ rich, numpy and onnxruntime takes a second) exits 130/143 quietly instead of pri
 Each command then installs its own handlers (cli.friendly) for a clean stop with its outputs kept.
 
 A signal that lands while a compiled extension initialises (onnxruntime's pybind11 module, for one) comes out
-of the import as "ImportError: initialization failed", not as the KeyboardInterrupt: the handler records the
-signal so that such an ImportError is known for what it is."""
+of the import as "ImportError: initialization failed", not as the KeyboardInterrupt, and one that lands in an
+import lock's weakref callback is printed and ignored there ("Exception ignored in ... _get_module_lock": the import
+went on, and `edgetl train` ran to its own error, exit 2): the handler records the signal so that either is known
+for what it is."""
 from __future__ import annotations
 
 import signal
@@ -33,6 +35,8 @@ def main():
     # back to the defaults, which each command's own handlers (runtime._io.signal_handlers) take over from
     for signum, handler in previous.items():
         signal.signal(signum, handler)
+    if _received:  # raised where Python prints and ignores it (an import lock's weakref callback): still a stop
+        sys.exit(128 + _received[0])
     try:
         return cli_main()
     except KeyboardInterrupt:  # before a command installed its handlers
