@@ -241,7 +241,7 @@ def line_sliver(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:
     drawn at the segment's angle, left beside it (wide-201 frame 249: stacked onto a 3, its box ran to the frame's
     top and the 3 was lost)."""
     x, y, w, h = box
-    if w > config.sliver or not lines.any():
+    if w > config.sliver:
         return False
     c = config.sliver + 2
     return bool((lines[max(0, y):y + h, max(0, x - c):x + w + c].max(axis=1) > 0).mean() >= 0.8)

@@ -53,20 +53,16 @@ def stacked_pairs(boxes: list[list[int]], taken: set[int]) -> list[tuple[list[in
     broken in two (a 9 whose loop the pen left open above its stem) and too far apart for merge_stacked to join:
     as far apart as two rows of digits can be, so the classifier judges the whole (stream.read_whole_or_pieces).
     Boxes in ``taken`` (already offered whole) are left out."""
-    free = [i for i in range(len(boxes)) if i not in taken]
-    pairs = []
-    for i in free:
-        for j in free:
-            (x, y, w, h), (bx, by, bw, bh) = boxes[i], boxes[j]
-            x_overlap = min(x + w, bx + bw) - max(x, bx)
-            if by > y and x_overlap > 0.6 * min(w, bw) and 0 <= by - (y + h) <= STACKED_GAP * max(h, bh) \
-                    and in_one_row(boxes, i, j):
-                pairs.append((union(boxes[i], boxes[j]), [i, j]))
-    used, out = set(), []
-    for whole, (i, j) in pairs:  # a box in one pair only
-        if i not in used and j not in used:
+    used, out = set(taken), []  # a box in one pair only
+    for i, j in ((i, j) for i in range(len(boxes)) for j in range(len(boxes))):
+        if i in used or j in used:
+            continue
+        (x, y, w, h), (bx, by, bw, bh) = boxes[i], boxes[j]
+        x_overlap = min(x + w, bx + bw) - max(x, bx)
+        if by > y and x_overlap > 0.6 * min(w, bw) and 0 <= by - (y + h) <= STACKED_GAP * max(h, bh) \
+                and in_one_row(boxes, i, j):
             used.update((i, j))
-            out.append((whole, [i, j]))
+            out.append((union(boxes[i], boxes[j]), [i, j]))
     return out
 
 

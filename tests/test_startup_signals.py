@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,17 @@ def test_signal_during_startup_exits_quietly(tmp_path, signum, delay):
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
 
 
+@contextmanager
+def handlers_restored():
+    """_entry.main installs its own SIGINT and SIGTERM handlers: the test process's are put back afterwards."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield handlers
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+
 def test_a_signal_inside_an_extensions_import_is_an_interruption(monkeypatch):
     """onnxruntime's pybind11 module, interrupted while it initialises, raises "ImportError: initialization
     failed" instead of KeyboardInterrupt (seen once in 10 runs of the test above): still exit 130, no traceback."""
@@ -68,22 +80,12 @@ def test_a_signal_inside_an_extensions_import_is_an_interruption(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "edgetl.cli", types.ModuleType("edgetl.cli"))  # `import main` fails
     monkeypatch.setattr(_entry, "_received", [signal.SIGINT])
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with pytest.raises(SystemExit) as stopped:
-            _entry.main()
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+    with handlers_restored(), pytest.raises(SystemExit) as stopped:
+        _entry.main()
     assert stopped.value.code == 130
     monkeypatch.setattr(_entry, "_received", [])
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with pytest.raises(ImportError):  # a real import error stays one
-            _entry.main()
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+    with handlers_restored(), pytest.raises(ImportError):  # a real import error stays one
+        _entry.main()
 
 
 def test_a_signal_whose_exception_the_import_system_ignored_still_stops_the_command(monkeypatch):
@@ -97,15 +99,12 @@ def test_a_signal_whose_exception_the_import_system_ignored_still_stops_the_comm
     ran = []
     monkeypatch.setitem(sys.modules, "edgetl.cli", types.SimpleNamespace(main=lambda: ran.append(True)))
     monkeypatch.setattr(_entry, "_received", [signal.SIGTERM])
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with handlers_restored() as handlers:
         with pytest.raises(SystemExit) as stopped:
             _entry.main()
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+        after = {signum: signal.getsignal(signum) for signum in handlers}
     assert stopped.value.code == 143 and not ran
-    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers  # the defaults back
+    assert after == handlers  # the defaults back
 
 
 def test_commands_report_an_import_interrupted_by_a_signal_as_interrupted(monkeypatch):
