@@ -9,6 +9,7 @@ import numpy as np
 
 from edgetl.augment import augmented_copy
 from edgetl.distribute import predict_on_batch
+from edgetl.precision import traced_in
 from edgetl.progress import progress
 
 IN_MEMORY_LIMIT = 2 * 1024 ** 3  # larger feature sets go to a temp file (FeatureFile)
@@ -74,11 +75,13 @@ def allocate(shape: tuple[int, ...]) -> np.ndarray | FeatureFile:
 
 
 def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: int,
-            ray_address: str | None = None, redraw: dict | None = None) -> dict[str, np.ndarray]:
+            ray_address: str | None = None, redraw: dict | None = None,
+            precision: str = "float32") -> dict[str, np.ndarray]:
     """{name: features}; ``augment[name]`` extra randomly transformed copies of that set are appended.
     ``ray_address``: computed by Ray actors instead (edgetl/features_ray.py), same features.
     ``redraw``: the features of the same sets from an earlier call; only their augmented copies are computed
-    again (from ``seed``), over the old ones, and the images' own rows are kept as they are."""
+    again (from ``seed``), over the old ones, and the images' own rows are kept as they are.
+    ``precision``: "bfloat16" runs the prefix's convolutions in bfloat16 (edgetl/precision.py; not on Ray)."""
     feature_shape = tuple(prefix.output_shape[1:])
     first = 0 if redraw is None else 1
     totals = {name: len(x) * (1 + augment.get(name, 0) - first) for name, x in sets.items()}
@@ -90,12 +93,13 @@ def extract(prefix, sets: dict[str, np.ndarray], augment: dict[str, int], seed: 
             from edgetl.features_ray import extract_on_ray
 
             return extract_on_ray(prefix, sets, augment, seed, ray_address, out, bar, task, first)
-        for name, x in sets.items():
-            for copy in range(first, 1 + augment.get(name, 0)):
-                base = copy * len(x)
-                for i, batch in prepared_batches(x, seed + copy if copy else None):
-                    out[name][base + i:base + i + len(batch)] = predict_on_batch(prefix, batch)
-                    bar.update(task, advance=len(batch))
+        with traced_in(precision):
+            for name, x in sets.items():
+                for copy in range(first, 1 + augment.get(name, 0)):
+                    base = copy * len(x)
+                    for i, batch in prepared_batches(x, seed + copy if copy else None):
+                        out[name][base + i:base + i + len(batch)] = predict_on_batch(prefix, batch)
+                        bar.update(task, advance=len(batch))
     return out
 
 

@@ -35,13 +35,13 @@ def fit_head(keras, chain: Chain, cut: int, train, val, config: TrainConfig, n_r
     prefix = chain.prefix(cut)
     suffix = chain.suffix(cut, prefix.output_shape[1:])
     feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
-                    config.features_on_ray)
+                    config.features_on_ray, precision=config.feature_precision)
     sample = norm_sample(feats["train"])
     history, weights = [], []
     for p in range(config.passes):
         if p:  # the same images and validation rows: only the augmented copies are drawn again, in place
             extract(prefix, {"train": x_train}, {"train": config.augment}, config.seed + p * PASS_SEED,
-                    config.features_on_ray, redraw=feats)
+                    config.features_on_ray, redraw=feats, precision=config.feature_precision)
         model = suffix if p == 0 else keras.models.clone_model(suffix)  # same layers, fresh weights
         stage = "head" if config.passes == 1 else f"head, pass {p + 1}"
         history += fit_on_features(keras, model, feats, y_train, y_val, config, stage, config.lr, config.epochs,
@@ -61,7 +61,7 @@ def fit_suffix(keras, chain: Chain, cut: int, train, val, config: TrainConfig, s
     chain.set_trainable_from(cut, frozen)
     prefix = chain.prefix(cut)
     feats = extract(prefix, {"train": x_train, "val": x_val}, {"train": config.augment}, config.seed,
-                    config.features_on_ray)
+                    config.features_on_ray, precision=config.feature_precision)
     suffix = chain.suffix(cut, prefix.output_shape[1:])
     return fit_on_features(keras, suffix, feats, y_train, y_val, config, stage, lr, epochs, n_replicas)
 

@@ -27,6 +27,7 @@ from edgetl.distribute import check_strategy, make_strategy, replicas, scope
 from edgetl.features import feature_batch
 from edgetl.fitting import fit_head, fit_suffix
 from edgetl.model import DROPOUT_MASKS, build_chain, check_beside
+from edgetl.precision import check_precision, resolved_precision
 from edgetl.rundir import check_out_dir, write_run
 from edgetl.runtime.card import TASKS, ModelCard
 from edgetl.runtime.errors import UserError
@@ -48,6 +49,7 @@ def validate(config: TrainConfig, image_shape=None) -> None:
             raise UserError(f"--fit {config.fit}: valid: resize, pad")
         if config.feature_layer is not None and config.feature_layer not in backbone.feature_layers:
             raise UserError(f"--feature-layer {config.feature_layer}: valid: {', '.join(backbone.feature_layers)}")
+        check_precision(config.feature_precision, config.features_on_ray)
 
         def whole(option: str, value, low: int, what: str = "") -> None:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
@@ -229,7 +231,8 @@ def train(config: TrainConfig) -> Path:
     keras.utils.set_random_seed(config.seed)
     n_out = 1 if config.task == "regression" else len(class_names)
     head = resolve_head(config, dataset.digits, input_size, feature_layer)
-    config = dataclasses.replace(config, passes=resolve_passes(config, dataset.digits, head.units))
+    config = dataclasses.replace(config, passes=resolve_passes(config, dataset.digits, head.units),
+                                 feature_precision=resolved_precision(config))
     with scope(strategy):  # variables made here are mirrored on every replica
         chain = build_chain(keras, dataset.image_shape, backbone, config.weights, input_size, config.fit,
                             feature_layer, n_out, config.task, head, target_stats(config.task, train_set[1]))
@@ -265,6 +268,7 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
                   "epochs": config.epochs, "passes": config.passes, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,
                   "desk": config.desk, "add": list(config.add),
                   "distribute": config.distribute, "features_on_ray": config.features_on_ray,
+                  "feature_precision": config.feature_precision,
                   "heldout": held_out_record(dataset, config), "csv": config.csv_columns,
                   "preprocessing": get_backbone(config.backbone).preprocessing,
                   "head": dataclasses.asdict(head)},

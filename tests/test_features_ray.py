@@ -20,7 +20,8 @@ def test_features_on_ray_train_the_same_model(tmp_path):
     from edgetl._deps import import_keras
 
     data = write_shapes(tmp_path / "shapes", per_class=16)
-    here = run_cli("train", "--data", data, "--out", tmp_path / "here", *TINY)
+    # the actors compute in float32: so does the in-process pass here (auto is bfloat16 on CPUs that have it)
+    here = run_cli("train", "--data", data, "--out", tmp_path / "here", *TINY, "--feature-precision", "float32")
     on_ray = run_cli("train", "--data", data, "--out", tmp_path / "ray", *TINY, "--features-on-ray")
     assert here.returncode == 0 and on_ray.returncode == 0, on_ray.stderr[-3000:]
     keras = import_keras()

@@ -24,6 +24,12 @@ class DropoutMask(str, Enum):  # edgetl.model.DROPOUT_MASKS (not imported here: 
     batch = "batch"
 
 
+class FeaturePrecision(str, Enum):  # edgetl.precision.PRECISIONS
+    auto = "auto"
+    float32 = "float32"
+    bfloat16 = "bfloat16"
+
+
 def register(app: typer.Typer, friendly, err) -> None:
     @app.command()
     @friendly
@@ -61,6 +67,7 @@ def register(app: typer.Typer, friendly, err) -> None:
         image_root: Optional[Path] = typer.Option(None, help="--data x.csv: the folder its file names are relative to (default: the CSV's own folder)."),
         features_on_ray: Optional[str] = typer.Option(None, help="Run the frozen layers over the images as Ray actors: alone, a local Ray; HOST:PORT, ray://HOST:10001 or auto joins a cluster ([scale] extra)."),
         distribute: Optional[str] = typer.Option(None, help="mirrored: train on every visible GPU with tf.distribute.MirroredStrategy (--batch-size per GPU)."),
+        feature_precision: FeaturePrecision = typer.Option(FeaturePrecision.auto, help="The frozen layers' pass over the images: auto runs it in bfloat16 on a CPU that computes bfloat16 natively (AVX-512 BF16 or AMX: about twice as fast), else float32. The head is always fitted in float32."),
     ):
         """Fine-tune a pretrained backbone (frozen base, new head) on your images."""
         from edgetl.config import TrainConfig
@@ -77,7 +84,7 @@ def register(app: typer.Typer, friendly, err) -> None:
                              add=tuple(add or ()),
                              **{k: v for k, v in (("styles", styles), ("desk", desk)) if v is not None},
                              seed=seed, overwrite=overwrite, distribute=distribute,
-                             features_on_ray=features_on_ray,
+                             features_on_ray=features_on_ray, feature_precision=feature_precision.value,
                              csv_columns={k: str(v) for k, v in (("x_col", x_col), ("y_col", y_col),
                                                                  ("image_root", image_root)) if v} or None)
         run = run_training(config)
