@@ -62,3 +62,14 @@ def test_the_card_records_the_feature_pass_precision_and_ray_takes_no_bfloat16(s
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "--feature-precision bfloat16: not with --features-on-ray" in proc.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_an_unknown_precision_from_python_is_refused_before_any_data_is_read(tmp_path):
+    from edgetl.config import TrainConfig
+    from edgetl.runtime.errors import UserError
+    from edgetl.train import train
+
+    with pytest.raises(UserError, match="--feature-precision float16: valid: auto, float32, bfloat16"):
+        train(TrainConfig(data=str(tmp_path / "nowhere"), out=tmp_path / "r", weights="none",
+                          feature_precision="float16"))
+    assert not (tmp_path / "r").exists()
