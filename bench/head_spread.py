@@ -15,6 +15,9 @@ them with ``python bench/render_clips.py``). A variant beats the defaults only b
 ``--passes N``: N - 1 more passes over the same split with other augmented copies (as ``edgetl train --passes N``
 draws them), each head seed fitted on every pass, and the weights of its heads on the first m passes averaged
 into one linear head as ``edgetl train --passes m`` does, read for every m from 1 to N.
+
+Every feature here is float32, the sets read included: ``edgetl train`` on a CPU with native bfloat16 computes its
+training features in bfloat16 (edgetl/precision.py, ``--feature-precision float32`` to match this script).
 """
 from __future__ import annotations
 
