@@ -113,7 +113,7 @@ def main() -> None:
     from edgetl.features import extract
     from edgetl.model import build_chain
     from edgetl.runtime.card import ModelCard
-    from edgetl.fitting import PASS_SEED, fit_on_features, norm_sample
+    from edgetl.fitting import PASS_SEED, adapt_feature_norm, fit_on_features, norm_sample
     from edgetl.train import extend_digits, split_data
 
     config = TrainConfig(data="mnist-5k", weights="hed-bsds500", seed=args.seed, **parse_sets(args.set))
@@ -151,8 +151,9 @@ def main() -> None:
     def fitted(k, features):
         keras.utils.set_random_seed(1000 * config.seed + k)
         suffix = chain().suffix(cut, prefix.output_shape[1:])
+        adapt_feature_norm(suffix.layers[1], norm_on, first.feature_parts)
         fit_on_features(keras, suffix, features, train_set[1], val_set[1], config, f"head {k}", config.lr,
-                        config.epochs, norm_on=norm_on, parts=first.feature_parts)
+                        config.epochs)
         return suffix
 
     def scores(suffix) -> dict:

@@ -70,3 +70,45 @@ def test_a_digit_reader_is_fitted_on_several_passes_unless_told(tmp_path):
     assert resolve_passes(TrainConfig(augment=0), digits=True, units=0) == 1
     assert resolve_passes(TrainConfig(task="regression"), digits=True, units=0) == 1
     assert resolve_passes(TrainConfig(passes=2), digits=True, units=0) == 2
+
+
+def test_features_scaled_once_before_the_fit_train_the_same_head_as_scaling_them_every_epoch():
+    """fit_head scales each pass's new feature rows once (normalise_in_place) and fits the layers after the
+    feature normalisation: the same numbers the Normalization layer gives, and bit for bit the same head."""
+    import keras
+
+    from edgetl.config import TrainConfig
+    from edgetl.fitting import adapt_feature_norm, fit_on_features, normalise_in_place
+
+    rng = np.random.default_rng(3)
+    feats = {"train": (rng.gamma(2.0, 40.0, (96, 4, 4, 12)) * rng.uniform(0.1, 3, 12)).astype(np.float32),
+             "val": rng.gamma(2.0, 40.0, (24, 4, 4, 12)).astype(np.float32)}
+    y_train, y_val = rng.integers(0, 3, 96), rng.integers(0, 3, 24)
+    config = TrainConfig(augment=0, epochs=3, batch_size=16)
+
+    def head():
+        inp = keras.Input((4, 4, 12))
+        layers = [keras.layers.Normalization(axis=-1, name="feature_norm"), keras.layers.Flatten(),
+                  keras.layers.Dropout(0.3, noise_shape=(1, None)), keras.layers.Dense(3, activation="softmax")]
+        out = inp
+        for layer in layers:
+            out = layer(out)
+        model = keras.Model(inp, out)
+        adapt_feature_norm(model.layers[1], feats["train"][::2], [4, 8])
+        return model
+
+    def fitted(normalised: bool) -> tuple[np.ndarray, np.ndarray]:
+        keras.utils.set_random_seed(5)
+        model = head()
+        start = model.layers[-1].get_weights()[0]
+        data = {name: f.copy() for name, f in feats.items()}
+        if normalised:
+            for f in data.values():
+                normalise_in_place(keras, f, model.layers[1])
+            np.testing.assert_array_equal(data["val"], keras.ops.convert_to_numpy(model.layers[1](feats["val"])))
+        fit_on_features(keras, model, data, y_train, y_val, config, "head", 1e-2, 3, normalised=normalised)
+        return start, model.layers[-1].get_weights()[0]
+
+    (start, in_the_model), (_, scaled_before) = fitted(False), fitted(True)
+    assert np.abs(in_the_model - start).mean() > 0.1 * np.abs(start).mean()  # the model's own head was fitted
+    np.testing.assert_array_equal(scaled_before, in_the_model)
