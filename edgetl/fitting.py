@@ -4,9 +4,10 @@
 head from fresh weights on each, and their weights averaged into the one linear head the model keeps. On
 ``make bench``'s digits (``bench/head_spread.py --passes 4``) a single head's seed moves other writers' digits
 by 3 points; heads averaged over two passes read them 1.4 points better with a third of the spread (four
-passes: 2 points, a fifth of it). With the feature pass in bfloat16 (edgetl/precision.py) three fit in the time
-two took, and are a digit reader's default (``config.DIGIT_PASSES``). A later pass computes only the augmented
-copies again; the images' own rows and the validation rows are kept.
+passes: 2 points, a fifth of it). With the feature pass in bfloat16 (edgetl/precision.py) and the features scaled
+once a pass rather than in every epoch, four fit in the time two took, and are a digit reader's default
+(``config.DIGIT_PASSES``). A later pass computes only the augmented copies again; the images' own rows and the
+validation rows are kept.
 """
 from __future__ import annotations
 
