@@ -116,7 +116,7 @@ def after_first_layer(keras, suffix):
 def normalise_in_place(keras, features: np.ndarray, norm) -> None:
     """``features`` through the adapted Normalization layer ``norm``, computed as it does, a block of rows at a time.
     Once per pass instead of once per epoch: in the fit, the scaling touched every feature again each epoch and
-    cost a quarter of make bench's head fit."""
+    cost a fifth of make bench's head fit (bench/README.md, "Features scaled once")."""
     ops = keras.ops
     mean = ops.convert_to_numpy(norm.mean)
     scale = ops.convert_to_numpy(ops.maximum(ops.sqrt(norm.variance), keras.config.epsilon()))
