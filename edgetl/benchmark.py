@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgetl.benchmark_macs import machine, vnni_peak
+from edgetl.benchmark_macs import machine, measured_int8_peak, vnni_peak
 from edgetl.runtime.card import ModelCard
 from edgetl.runtime.errors import UserError
 
@@ -267,7 +267,8 @@ def benchmark(source: Path, options: Options) -> dict:
             row["kept"] = None if row["file"] is None else not Path(row["file"]).is_relative_to(workdir)
         report = {"model": str(source), "task": target.card.task, "data": data_spec, "held_out": n_held,
                   "threads": threads, "device": options.device, "seconds_per_measurement": options.seconds,
-                  "machine": machine(), "vnni_peak": vnni_peak(target.onnx.get("fp32"), threads), "rows": measured}
+                  "machine": machine(), "vnni_peak": vnni_peak(target.onnx.get("fp32"), threads),
+                  "int8_gemm_peak": measured_int8_peak(threads, options.seconds), "rows": measured}
         report["file"] = str(write_report(report, options.out or target.out_dir))
         return report
     finally:

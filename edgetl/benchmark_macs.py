@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 # int8 multiply-adds one core retires per cycle with AVX-512 VNNI: one VPDPBUSD on a 512-bit register does
-# 64 u8×s8 products summed into int32, and these cores issue two a cycle: 128. (With 64, the 2-core EPYC this
-# was written on ran the 429 M multiply-add digit model in 1.13 ms, faster than its "peak" of 1.29 ms, so 64
-# is no bound; the issue's own estimate, 0.7 ms for it, is the 128 figure.)
+# 64 u8×s8 products summed into int32, and Intel's server cores issue two a cycle: 128 (the issue's own estimate,
+# 0.7 ms for the 429 M multiply-add digit model). AMD's Zen 4 splits each into two 256-bit halves, 64 a cycle, but
+# boosts above /proc/cpuinfo's clock, so neither figure bounds every machine: measured_int8_peak measures instead.
 VNNI_MACS_PER_CYCLE = 128
 
 
@@ -94,3 +94,54 @@ def vnni_peak(onnx_path: Path | None, threads: int) -> dict | None:
     peak_ms = macs / (threads * VNNI_MACS_PER_CYCLE * mhz * 1e6) * 1e3
     return {"macs": macs, "cores": threads, "macs_per_cycle_per_core": VNNI_MACS_PER_CYCLE, "mhz": mhz,
             "peak_ms": round(peak_ms, 3), "formula": "macs / (cores * macs_per_cycle_per_core * mhz * 1e6) * 1e3"}
+
+
+GEMM_SIDE = 1024  # measured_int8_peak's product: 1024 x 1024 by 1024 x 1024, 1.07 G multiply-adds a call
+
+
+def int8_gemm_model(m: int, k: int, n: int, seed: int = 0) -> bytes:
+    """An ONNX graph of one MatMulInteger: uint8 A (m, k) times a constant int8 B (k, n), int32 out (serialized)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(seed).integers(-127, 128, (k, n), dtype=np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["A", "B", "a_zero"], ["Y"])], "int8_gemm",
+        [helper.make_tensor_value_info("A", TensorProto.UINT8, [m, k])],
+        [helper.make_tensor_value_info("Y", TensorProto.INT32, [m, n])],
+        [numpy_helper.from_array(weights, "B"), numpy_helper.from_array(np.array(128, np.uint8), "a_zero")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+def measured_int8_peak(threads: int, seconds: float = 1.0, side: int = GEMM_SIDE) -> dict:
+    """The int8 multiply-adds a second onnxruntime's CPU kernels reach here on a large square product (the
+    fastest of repeated calls within ``seconds``, after a warm-up): what a convolution could reach at best on this
+    machine, its clock and its VNNI width included. vnni_peak's estimate assumes two 512-bit VNNI instructions a
+    cycle at the listed clock; a CPU that splits each into two 256-bit halves (AMD Zen 4) retires half of that,
+    and a boosted core runs faster than /proc/cpuinfo's clock says: this measures what the estimate can only
+    assume."""
+    try:
+        return _timed_gemm(threads, seconds, side)
+    except Exception as exc:  # onnx missing, or onnxruntime without the kernel: no measurement, and why
+        return {"macs_per_s": None, "reason": f"{type(exc).__name__}: {str(exc)[:200]}"}
+
+
+def _timed_gemm(threads: int, seconds: float, side: int) -> dict:
+    import time
+
+    import numpy as np
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(int8_gemm_model(side, side, side), options, providers=["CPUExecutionProvider"])
+    a = np.random.default_rng(1).integers(0, 256, (side, side), dtype=np.uint8)
+    for _ in range(3):
+        session.run(None, {"A": a})
+    best, deadline = float("inf"), time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        session.run(None, {"A": a})
+        best = min(best, time.perf_counter() - start)
+    return {"macs_per_s": side ** 3 / best, "side": side, "threads": threads,
+            "op": "onnxruntime MatMulInteger, uint8 x int8"}

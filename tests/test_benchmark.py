@@ -65,13 +65,14 @@ def test_table_on_a_tiny_model(report):
         gpu = [row for name, row in rows.items() if "CUDA" in name or "TensorRT" in name]
         assert gpu and all(r["status"] == "failed" and "no GPU build" in r["reason"] for r in gpu)
     assert report["vnni_peak"]["macs"] > 0 and report["vnni_peak"]["peak_ms"] > 0
+    assert report["int8_gemm_peak"]["macs_per_s"] > 0 and report["int8_gemm_peak"]["side"] == 1024
     written = json.loads(Path(report["file"]).read_text())
     assert [r["engine"] for r in written["rows"]] == [r["engine"] for r in report["rows"]]
 
 
 def test_json_schema(report):
     for key, kind in {"model": str, "task": str, "data": str, "held_out": int, "threads": int, "device": str,
-                      "machine": dict, "vnni_peak": dict, "rows": list}.items():
+                      "machine": dict, "vnni_peak": dict, "int8_gemm_peak": dict, "rows": list}.items():
         assert isinstance(report[key], kind), key
     for row in report["rows"]:
         assert set(row) == set(ROW_KEYS), row["engine"]
@@ -148,6 +149,48 @@ def test_count_macs_of_conv_and_gemm(tmp_path):
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph), path)
     assert count_macs(path) == 4 * 8 * 8 * 2 * 9 + 10 * 256
+
+
+def test_int8_gemm_model_is_the_integer_product():
+    """The graph measured_int8_peak times computes (A - 128) @ B exactly, so its rate counts real multiply-adds."""
+    import numpy as np
+    from onnx import numpy_helper
+    import onnx
+
+    from edgetl.benchmark_macs import int8_gemm_model
+
+    data = int8_gemm_model(5, 7, 3, seed=2)
+    b = numpy_helper.to_array(next(i for i in onnx.load_from_string(data).graph.initializer if i.name == "B"))
+    a = np.random.default_rng(0).integers(0, 256, (5, 7), dtype=np.uint8)
+    got = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"A": a})[0]
+    np.testing.assert_array_equal(got, (a.astype(np.int32) - 128) @ b.astype(np.int32))
+    assert b.dtype == np.int8 and b.shape == (7, 3)
+
+
+def test_peak_lines_give_the_bound_and_the_ratio():
+    """329 M multiply-adds at a measured 439 G a second take at least 0.75 ms; 0.90 ms measured is 1.20x it."""
+    from edgetl.cli.benchmark import peak_line
+
+    report = {"vnni_peak": {"macs": 329_000_000, "cores": 2, "macs_per_cycle_per_core": 128, "mhz": 2596.0,
+                            "peak_ms": 0.495},
+              "int8_gemm_peak": {"macs_per_s": 439e9, "side": 1024, "threads": 2, "op": "onnxruntime MatMulInteger"},
+              "rows": [{"engine": "onnxruntime int8", "latency_p50_ms": 0.90}]}
+    estimate, measured = peak_line(report).split("\n")
+    assert estimate.endswith("= 0.49 ms; onnxruntime int8 b1 p50 0.90 ms = 1.82× the peak")
+    assert "439 G MACs/s" in measured and measured.endswith("take at least 0.75 ms; onnxruntime int8 b1 p50 = 1.20× it")
+    report["int8_gemm_peak"] = {"macs_per_s": None, "reason": "ModuleNotFoundError: No module named 'onnx'"}
+    assert peak_line(report).split("\n")[1] == ("int8 product measured here: unavailable "
+                                                 "(ModuleNotFoundError: No module named 'onnx')")
+
+
+def test_measured_peak_without_its_packages_says_why(monkeypatch):
+    import edgetl.benchmark_macs as macs
+
+    def missing(*args):
+        raise ModuleNotFoundError("No module named 'onnx'")
+
+    monkeypatch.setattr(macs, "_timed_gemm", missing)
+    assert macs.measured_int8_peak(2) == {"macs_per_s": None, "reason": "ModuleNotFoundError: No module named 'onnx'"}
 
 
 def test_stream_rows_read_every_frame_of_the_clip(digit_run, tmp_path):

@@ -40,7 +40,7 @@ def status_cell(row: dict, notes: list[str]) -> str:
 
 
 def peak_line(report: dict) -> str:
-    """The VNNI peak estimate beside onnxruntime int8's measured batch-1 time."""
+    """The VNNI peak estimate and the int8 product measured here, beside onnxruntime int8's batch-1 time."""
     peak = report.get("vnni_peak") or {}
     if not peak.get("peak_ms"):
         return f"VNNI peak estimate: unavailable ({peak.get('reason', 'no fp32 model or no clock')})"
@@ -48,9 +48,18 @@ def peak_line(report: dict) -> str:
     measured = int8 and int8.get("latency_p50_ms")
     ratio = f"; onnxruntime int8 b1 p50 {measured:.2f} ms = {measured / peak['peak_ms']:.2f}× the peak" \
         if measured else ""
-    return (f"VNNI peak estimate: {peak['macs'] / 1e6:.0f} M MACs / ({peak['cores']} cores × "
+    line = (f"VNNI peak estimate: {peak['macs'] / 1e6:.0f} M MACs / ({peak['cores']} cores × "
             f"{peak['macs_per_cycle_per_core']} int8 MACs/cycle × {peak['mhz'] / 1e3:.2f} GHz) = "
             f"{peak['peak_ms']:.2f} ms{ratio}")
+    gemm = report.get("int8_gemm_peak") or {}
+    if not gemm.get("macs_per_s"):
+        return line + f"\nint8 product measured here: unavailable ({gemm.get('reason', 'not measured')})"
+    bound = peak["macs"] / gemm["macs_per_s"] * 1e3
+    ratio = f"; onnxruntime int8 b1 p50 = {measured / bound:.2f}× it" if measured else ""
+    side = gemm["side"]
+    return line + (f"\nint8 product measured here ({gemm['op']}, {side}x{side} by {side}x{side}, "
+                   f"{gemm['threads']} threads): {gemm['macs_per_s'] / 1e9:.0f} G MACs/s, so this model's "
+                   f"{peak['macs'] / 1e6:.0f} M MACs take at least {bound:.2f} ms{ratio}")
 
 
 def render(report: dict) -> None:
