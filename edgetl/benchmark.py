@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgetl.benchmark_macs import machine, measured_int8_peak, vnni_peak
+from edgetl.benchmark_macs import machine, measured_int8_peak, model_bound_ms, vnni_peak
 from edgetl.runtime.card import ModelCard
 from edgetl.runtime.errors import UserError
 
@@ -269,6 +269,7 @@ def benchmark(source: Path, options: Options) -> dict:
                   "threads": threads, "device": options.device, "seconds_per_measurement": options.seconds,
                   "machine": machine(), "vnni_peak": vnni_peak(target.onnx.get("fp32"), threads),
                   "int8_gemm_peak": measured_int8_peak(threads, options.seconds), "rows": measured}
+        report["int8_gemm_peak"]["model_bound_ms"] = model_bound_ms(report["vnni_peak"], report["int8_gemm_peak"])
         report["file"] = str(write_report(report, options.out or target.out_dir))
         return report
     finally:

@@ -126,6 +126,12 @@ def measured_int8_peak(threads: int, seconds: float = 1.0, side: int = GEMM_SIDE
         return {"macs_per_s": None, "reason": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
 
+def model_bound_ms(vnni: dict | None, gemm: dict) -> float | None:
+    """The least batch-1 time the model's multiply-adds (vnni_peak's count) take at the measured int8 rate."""
+    macs, rate = (vnni or {}).get("macs"), gemm.get("macs_per_s")
+    return macs / rate * 1e3 if macs and rate else None
+
+
 def _timed_gemm(threads: int, seconds: float, side: int) -> dict:
     import time
 

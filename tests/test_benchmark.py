@@ -65,7 +65,9 @@ def test_table_on_a_tiny_model(report):
         gpu = [row for name, row in rows.items() if "CUDA" in name or "TensorRT" in name]
         assert gpu and all(r["status"] == "failed" and "no GPU build" in r["reason"] for r in gpu)
     assert report["vnni_peak"]["macs"] > 0 and report["vnni_peak"]["peak_ms"] > 0
-    assert report["int8_gemm_peak"]["macs_per_s"] > 0 and report["int8_gemm_peak"]["side"] == 1024
+    gemm = report["int8_gemm_peak"]
+    assert gemm["macs_per_s"] > 0 and gemm["side"] == 1024
+    assert gemm["model_bound_ms"] == pytest.approx(report["vnni_peak"]["macs"] / gemm["macs_per_s"] * 1e3)
     written = json.loads(Path(report["file"]).read_text())
     assert [r["engine"] for r in written["rows"]] == [r["engine"] for r in report["rows"]]
 
@@ -154,8 +156,8 @@ def test_count_macs_of_conv_and_gemm(tmp_path):
 def test_int8_gemm_model_is_the_integer_product():
     """The graph measured_int8_peak times computes (A - 128) @ B exactly, so its rate counts real multiply-adds."""
     import numpy as np
-    from onnx import numpy_helper
     import onnx
+    from onnx import numpy_helper
 
     from edgetl.benchmark_macs import int8_gemm_model
 

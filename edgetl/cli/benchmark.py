@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from edgetl.benchmark_macs import model_bound_ms
+
 COLUMNS = [("engine", "engine", None), ("status", "status", None), ("size_bytes", "MB", "mb"),
            ("accuracy", "acc %", "pct"), ("agreement", "agree %", "pct"), ("latency_p50_ms", "b1 p50 ms", "ms"),
            ("latency_p95_ms", "b1 p95 ms", "ms"), ("throughput_b32", "b32 img/s", "rate"),
@@ -52,9 +54,9 @@ def peak_line(report: dict) -> str:
             f"{peak['macs_per_cycle_per_core']} int8 MACs/cycle × {peak['mhz'] / 1e3:.2f} GHz) = "
             f"{peak['peak_ms']:.2f} ms{ratio}")
     gemm = report.get("int8_gemm_peak") or {}
-    if not gemm.get("macs_per_s"):
+    bound = model_bound_ms(peak, gemm)
+    if bound is None:
         return line + f"\nint8 product measured here: unavailable ({gemm.get('reason', 'not measured')})"
-    bound = peak["macs"] / gemm["macs_per_s"] * 1e3
     ratio = f"; onnxruntime int8 b1 p50 = {measured / bound:.2f}× it" if measured else ""
     side = gemm["side"]
     return line + (f"\nint8 product measured here ({gemm['op']}, {side}x{side} by {side}x{side}, "
