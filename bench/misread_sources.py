@@ -9,7 +9,8 @@ what the same model makes of
 - the digit as the renderer's pen rewrote it, clean and cut straight from its ink: read wrong -> "the pen"
   (the rewrite changed the digit, or the model fails on pen strokes);
 - else -> "the reader" (finding and cutting it out on the page: blur, printed lines, light).
-``--sheet`` writes a contact sheet of the rewritten ones (original | pen | crop the model read).
+``--sheet`` writes a contact sheet of the rewritten ones (original | pen | crop the model read). Each misread is also
+counted by source, digit written and digit read: a scene films its page 10 times, so 10 frames are one digit.
 """
 from __future__ import annotations
 
@@ -95,6 +96,7 @@ def tally_seed(model: Model, x: np.ndarray, y: np.ndarray, as_is: np.ndarray, se
             where = ("the digit" if as_is[source] != label else
                      "the pen" if read(model, pen_crop[None])[0] != label else "the reader")
             counts[f"misread: {where}"] += 1
+            counts[f"pair: {where}: {label} read {got[k]}"] += 1
             if where == "the pen" and tiles is not None and len(tiles) < 60:
                 tiles.append(np.hstack([x[source], pen_crop, batch[k, ..., 0]]))
 
@@ -117,6 +119,11 @@ def main() -> None:
     boxed = counts["well boxed"]
     for key in ("misread: the digit", "misread: the pen", "misread: the reader", "refused"):
         print(f"| {key} | {counts[key]} | {100 * counts[key] / max(1, boxed):.2f}% of {boxed} well boxed |")
+    print("\n| source | written | read | frames (10 a scene) |\n|---|---|---|---|")
+    for key, n in sorted(((k, n) for k, n in counts.items() if k.startswith("pair: ")), key=lambda kv: -kv[1]):
+        where, pair = key[len("pair: "):].split(": ")
+        written, read_as = pair.split(" read ")
+        print(f"| {where} | {written} | {read_as} | {n} |")
     if args.sheet and tiles:
         tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 6)
         sheet = np.vstack([np.hstack(tiles[i:i + 6]) for i in range(0, len(tiles), 6)])
