@@ -96,7 +96,7 @@ def tally_seed(model: Model, x: np.ndarray, y: np.ndarray, as_is: np.ndarray, se
             where = ("the digit" if as_is[source] != label else
                      "the pen" if read(model, pen_crop[None])[0] != label else "the reader")
             counts[f"misread: {where}"] += 1
-            counts[f"pair: {where}: {label} read {got[k]}"] += 1
+            counts[(where, int(label), int(got[k]))] += 1  # by source, digit written and digit read
             if where == "the pen" and tiles is not None and len(tiles) < 60:
                 tiles.append(np.hstack([x[source], pen_crop, batch[k, ..., 0]]))
 
@@ -120,9 +120,8 @@ def main() -> None:
     for key in ("misread: the digit", "misread: the pen", "misread: the reader", "refused"):
         print(f"| {key} | {counts[key]} | {100 * counts[key] / max(1, boxed):.2f}% of {boxed} well boxed |")
     print("\n| source | written | read | frames (10 a scene) |\n|---|---|---|---|")
-    for key, n in sorted(((k, n) for k, n in counts.items() if k.startswith("pair: ")), key=lambda kv: -kv[1]):
-        where, pair = key[len("pair: "):].split(": ")
-        written, read_as = pair.split(" read ")
+    for (where, written, read_as), n in sorted(((k, n) for k, n in counts.items() if isinstance(k, tuple)),
+                                               key=lambda kv: -kv[1]):
         print(f"| {where} | {written} | {read_as} | {n} |")
     if args.sheet and tiles:
         tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 6)

@@ -114,16 +114,12 @@ def after_first_layer(keras, suffix):
 
 
 def normalise_in_place(keras, features: np.ndarray, norm) -> None:
-    """``features`` through the adapted Normalization layer ``norm``, computed as it does, a block of rows at a time.
-    Once per pass instead of once per epoch: in the fit, the scaling touched every feature again each epoch and
-    cost a fifth of make bench's head fit (bench/README.md, "Features scaled once")."""
+    """``features`` through the adapted Normalization layer ``norm``, computed as it does, in place. Once per pass
+    instead of once per epoch: in the fit, the scaling touched every feature again each epoch and cost a fifth of
+    make bench's head fit (bench/README.md, "Features scaled once")."""
     ops = keras.ops
-    mean = ops.convert_to_numpy(norm.mean)
-    scale = ops.convert_to_numpy(ops.maximum(ops.sqrt(norm.variance), keras.config.epsilon()))
-    for start in range(0, len(features), 1024):
-        block = features[start:start + 1024]
-        block -= mean
-        block /= scale
+    features -= ops.convert_to_numpy(norm.mean)
+    features /= ops.convert_to_numpy(ops.maximum(ops.sqrt(norm.variance), keras.config.epsilon()))
 
 
 def norm_sample(features) -> np.ndarray:
