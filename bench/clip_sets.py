@@ -3,6 +3,7 @@
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set tune      # tune on these
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set check     # a change tune cannot decide
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set report    # once a change is settled
+    python bench/clip_sets.py --model runs/bench/model.int8.onnx --set writing   # the writer's hand in view
 
 Each clip is read as `edgetl run` reads it: the scene clips (tune-*, desk-seed*, plain-*, digits) smoothed, the wide
 and check clips (two frames a scene) per frame, as `--no-smooth`. Render the clips first with
@@ -27,6 +28,8 @@ SETS = {
     "report": [(f"desk-seed{seed}", True) for seed in range(11, 15)]
     + [(f"wide-report-{seed}", False) for seed in (21, 22)]
     + [("plain-300", True), ("plain-301", True), ("digits", True)],
+    "writing": [(f"writing-{seed}", False) for seed in (600, 601)],  # the writer's hand in every scene
+    "writing-report": [(f"writing-report-{seed}", False) for seed in (61, 62)],
 }
 
 

@@ -14,6 +14,8 @@ renderer or the pen changes. The hard desk clips take about a minute each on 2 c
 | wide-200..205 | hard desk scenes, 300 x 2 | tuning the finder (per frame; 202-205 from 2026-12-05, late) |
 | wide-report-21, -22 | hard desk scenes, 300 x 2 | the wide report set (never tuned on) |
 | check-40..43 | hard desk scenes, 300 x 2 | a third set for changes the tune set cannot decide (from 2026-12-05/06) |
+| writing-600, -601 | hard desk scenes filmed while someone writes (a hand and pen in every scene), 300 x 2 | tuning for the writer's hand (from 2026-12-06) |
+| writing-report-61, -62 | the same | the writing report set (never tuned on) |
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from pathlib import Path
 from clips import render_clip
 from edgetl.data import load_dataset
 
-# name: (seed, scenes, frames per scene, hard)
+# name: (seed, scenes, frames per scene, hard[, share of scenes with the writer's hand])
 CLIPS = {"digits": (0, 40, 10, False)}
 CLIPS.update({f"plain-{seed}": (seed, 40, 10, False) for seed in (300, 301)})
 CLIPS.update({f"desk-seed{seed}": (seed, 40, 10, True) for seed in (11, 12, 13, 14)})
@@ -31,6 +33,8 @@ CLIPS.update({f"tune-{seed}": (seed, 20, 10, True) for seed in (100, 101, 102, 1
 CLIPS.update({f"wide-{seed}": (seed, 300, 2, True) for seed in (200, 201, 202, 203, 204, 205)})
 CLIPS.update({f"wide-report-{seed}": (seed, 300, 2, True) for seed in (21, 22)})
 CLIPS.update({f"check-{seed}": (seed, 300, 2, True) for seed in (40, 41, 42, 43)})
+CLIPS.update({f"writing-{seed}": (seed, 300, 2, True, 1.0) for seed in (600, 601)})
+CLIPS.update({f"writing-report-{seed}": (seed, 300, 2, True, 1.0) for seed in (61, 62)})
 
 
 def main() -> None:
@@ -41,12 +45,12 @@ def main() -> None:
     x, y = load_dataset("mnist-5k").split("test")
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.only or CLIPS:
-        seed, scenes, frames, hard = CLIPS[name]
+        seed, scenes, frames, hard, hands = (CLIPS[name] + (0.0,))[:5]
         path = args.out / f"{name}.mp4"
         if path.exists():
             print(f"{path}: there already, kept")
             continue
-        render_clip(path, x, y, scenes=scenes, frames_per_scene=frames, seed=seed, hard=hard)
+        render_clip(path, x, y, scenes=scenes, frames_per_scene=frames, seed=seed, hard=hard, hands=hands)
         print(f"{path}: rendered ({scenes} scenes x {frames} frames, seed {seed}{', desk' if hard else ''})")
 
 

@@ -24,6 +24,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from edgetl.desk_hand import Hand, place_hand
 from edgetl.desk_page import (CH, CW, MARGIN, H, W, Pen, choose_pen, draw_desk_border, draw_paper, light_and_cast,
                               smooth_field, tint, to_canvas)
 from edgetl.pen import rewrite
@@ -44,6 +45,7 @@ class DeskScene:
     noise: float  # sensor noise sigma (grey levels)
     ink: np.ndarray | None = None  # uint8 (CH, CW): 1 + the index in ``labels`` of the digit whose pen laid ink there
     pen: str = ""  # pencil, ballpoint, felt or marker
+    hand: Hand | None = None  # the writer's hand and pen over the page (edgetl.desk_hand), if any
 
 
 # ---------------------------------------------------------------------------------------------- camera
@@ -235,6 +237,8 @@ def film_desk(scene: DeskScene, shake: np.ndarray, noise: _Noise, rng: np.random
     matrix = jitter @ scene.homography
     frame = cv2.warpPerspective(scene.canvas, matrix, (W, H), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE)
+    if scene.hand is not None:
+        frame = scene.hand.draw(frame, matrix)
     if scene.motion is not None:
         frame = cv2.filter2D(frame, -1, scene.motion)
     frame = cv2.GaussianBlur(frame, (0, 0), scene.defocus)
@@ -263,15 +267,19 @@ def ink_in_frame(scene: DeskScene, shake: np.ndarray) -> np.ndarray:
 
 
 def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_per_scene: int, seed: int,
-                empty_fraction: float = 0.12, with_ink: bool = False) -> Iterator[tuple]:
+                empty_fraction: float = 0.12, with_ink: bool = False, hands: float = 0.0) -> Iterator[tuple]:
     """(frame BGR uint8 640x480, boxes [x, y, w, h], labels) for every frame of ``n_scenes`` scenes; ``with_ink``:
-    each with the frame's ink (ink_in_frame) and the scene's pen as well (the same frames either way)."""
+    each with the frame's ink (ink_in_frame) and the scene's pen as well (the same frames either way); ``hands``:
+    the share of scenes filmed while someone writes (edgetl.desk_hand), drawn apart from the scenes' own draws."""
     rng = np.random.default_rng(seed)
+    hand_rng = np.random.default_rng([seed, 4])
     digits = np.asarray(digits).reshape(-1, 28, 28)
     labels = np.asarray(labels).reshape(-1)
     noise = _Noise(rng)
     for _ in range(n_scenes):
         scene = render_desk_scene(digits, labels, rng, empty=rng.random() < empty_fraction)
+        if hands and hand_rng.random() < hands:
+            scene.hand = place_hand(hand_rng, scene.homography, scene.boxes, (W, H))
         shake = np.zeros(3)
         for _ in range(frames_per_scene):
             frame, boxes, shake = film_desk(scene, shake, noise, rng)
@@ -279,14 +287,15 @@ def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_pe
 
 
 def render_desk_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int = 40,
-                     frames_per_scene: int = 10, seed: int = 0, fps: float = 30.0) -> Path:
+                     frames_per_scene: int = 10, seed: int = 0, fps: float = 30.0, hands: float = 0.0) -> Path:
     """Write the hard clip (.mp4) and its ground truth (same name, .json, as clips.render_clip); return the path."""
     path = Path(path)
     truth = []
     with atomic_path(path) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
         try:
-            for frame, boxes, frame_labels in desk_frames(digits, labels, scenes, frames_per_scene, seed):
+            for frame, boxes, frame_labels in desk_frames(digits, labels, scenes, frames_per_scene, seed,
+                                                                  hands=hands):
                 writer.write(frame)
                 truth.append({"boxes": boxes, "labels": frame_labels})
         finally:

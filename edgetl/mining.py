@@ -46,11 +46,12 @@ def sort_frame(mined: Mined, boxes, crops, truth, labels) -> None:
 
 def mine_desk(digits: np.ndarray, labels: np.ndarray, want_digits: int, want_clutter: int, seed: int,
               config: DigitFinderConfig = DigitFinderConfig(), empty_fraction: float = 0.12,
-              max_scenes: int = 5000) -> Mined:
+              max_scenes: int = 5000, hands: float = 0.0) -> Mined:
     """Render desk scenes until ``want_digits`` labelled crops and ``want_clutter`` clutter crops are found
-    (or ``max_scenes`` have been rendered)."""
+    (or ``max_scenes`` have been rendered); ``hands``: the share of scenes filmed while someone writes."""
     mined = Mined()
-    frames = desk_frames(digits, labels, max_scenes, FRAMES_PER_SCENE, seed, empty_fraction=empty_fraction)
+    frames = desk_frames(digits, labels, max_scenes, FRAMES_PER_SCENE, seed, empty_fraction=empty_fraction,
+                         hands=hands)
     for frame, truth, truth_labels in frames:
         if len(mined.digits) >= want_digits and len(mined.clutter) >= want_clutter:
             break

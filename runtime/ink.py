@@ -14,6 +14,8 @@ BUSY_PAGE = 20.0  # neutral_share: the page's 95th percentile of ink at least th
 COLOURED_LINES = (0.4, 0.65)  # ... and that percentile in the least affected channel, as a fraction of the most
 # affected one's: from the second value down to the first, ink counts more and more in its least affected channel
 GREY_STROKES = 0.5  # ... while the strongest ink (99.9th percentile) keeps this much there: the writing is not coloured
+OBJECT_EDGE = 0.05  # object_edges: the paper estimate's step per quarter-size px, as a share of the page's brightness,
+# at the edge of something above the page: 0.04 lost tune digits, 0.07-0.16 left more of a hand's outline as strokes
 SOFTEN = (5, 5)  # ink_image's Gaussian (sigma 1 px) over 5 taps, not OpenCV's 7: 0.39 ms a 640x480 frame, not 0.59
 
 
@@ -56,11 +58,41 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
     else:
         reference_small = cv2.max(channel_max(paper_small), 32)
         reference = cv2.resize(reference_small, (w, h), interpolation=cv2.INTER_LINEAR)
-        found = {"light": False, "paper": paper, "reference": reference, "on_page": off_page_mask(small, (w, h)),
+        on_page = off_page_mask(small, (w, h))
+        edges = object_edges(paper_small)
+        if edges.any():
+            on_page[cv2.resize(edges, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
+        found = {"light": False, "paper": paper, "reference": reference, "on_page": on_page,
                  "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small)}
     if paper_out is not None:
         paper_out.update(found)
     return ink_of(cv2.GaussianBlur(frame, SOFTEN, 1.0), found, (slice(None), slice(None)))
+
+
+def object_edges(paper_small: np.ndarray) -> np.ndarray:
+    """1 where the paper estimate (quarter size) steps sharply, else 0: the edge of a hand or a pen over the page.
+
+    The estimate is the brightest colour within 5 px (20 at full size), blurred as far: it passes over strokes, and
+    under anything wider it is that thing's own colour. At a hand's edge it steps within those 10 px, and there the
+    ink image reads the paper's colour against the hand's and sees a thick stroke along its outline; the page's
+    own light and shadows change over more.
+    """
+    paper = paper_small.astype(np.float32)
+    gx = cv2.Sobel(paper, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(paper, cv2.CV_32F, 0, 1, ksize=3)
+    # a 3x3 Sobel answers 4 to a unit step; against the page's own brightness (each channel's 90th percentile), as
+    # against the local estimate a shadow's dim end would read as steep as a hand's edge
+    page = np.percentile(paper.reshape(-1, 3), 90, axis=0).astype(np.float32)
+    step = cv2.magnitude(gx, gy) / (4.0 * np.maximum(page, 16.0))
+    edges = cv2.dilate((step.max(axis=2) > OBJECT_EDGE).view(np.uint8), np.ones((3, 3), np.uint8))
+    if not edges.any():
+        return edges
+    # a hand or a pen reaches in from beyond the frame; a big digit in thick marker is ringed by paper
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(edges)
+    x, y, w, h = (stats[:, k] for k in range(4))
+    reaching = (x == 0) | (y == 0) | (x + w == edges.shape[1]) | (y + h == edges.shape[0])
+    reaching[0] = False  # the background
+    return reaching[labels].view(np.uint8) if reaching.any() else np.zeros_like(edges)
 
 
 def quarter_size(frame: np.ndarray) -> np.ndarray:
