@@ -16,6 +16,7 @@ COLOURED_LINES = (0.4, 0.65)  # ... and that percentile in the least affected ch
 GREY_STROKES = 0.5  # ... while the strongest ink (99.9th percentile) keeps this much there: the writing is not coloured
 OBJECT_EDGE = 0.05  # object_edges: the paper estimate's step per quarter-size px, as a share of the page's brightness,
 # at the edge of something above the page: 0.04 lost tune digits, 0.07-0.16 left more of a hand's outline as strokes
+SPREAD = np.ones((5, 5), np.uint8)  # ink_image: the paper is the brightest (darkest on a board) colour this near
 SOFTEN = (5, 5)  # ink_image's Gaussian (sigma 1 px) over 5 taps, not OpenCV's 7: 0.39 ms a 640x480 frame, not 0.59
 
 
@@ -23,15 +24,23 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def light_ink(small_gray: np.ndarray) -> bool:
+def light_ink(small_gray: np.ndarray, beside_objects: np.ndarray | None = None) -> bool:
     """True for light ink on a dark board: more clearly bright detail than clearly dark detail.
 
     Detail is the frame minus its median-filtered self: a median ignores thin strokes, so unlike a
     mean it leaves no bright halo around a dark digit (with one small digit on a page, that halo
-    outnumbers the stroke pixels and would pass for light ink).
+    outnumbers the stroke pixels and would pass for light ink). Detail where ``beside_objects`` is set
+    (object_edges: the outline of a hand or a pen), when what it rings is darker than the page, does not count:
+    on an empty page a hand's outline alone gave more bright detail than dark (15 of 80 pages with a hand), and
+    the whole page was then read as light ink.
     """
     detail = small_gray.astype(np.int16) - cv2.medianBlur(small_gray, 5).astype(np.int16)
     noise = float(np.median(np.abs(detail))) + 1.0
+    if beside_objects is not None and beside_objects.any():
+        outline = beside_objects > 0
+        # a hand or a pen is darker than the page; on a dark board the estimate steps around the chalk itself
+        if float(np.mean(small_gray[outline])) < float(np.median(small_gray)):
+            detail[outline] = 0
     bright = int(np.count_nonzero(detail > 6 * noise))
     dark = int(np.count_nonzero(detail < -6 * noise))
     return bright > 1.5 * dark
@@ -48,18 +57,19 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
     """
     h, w = frame.shape[:2]
     small = quarter_size(frame)
-    light = light_ink(to_gray(small))
-    spread = cv2.erode if light else cv2.dilate
-    paper_small = cv2.blur(spread(small, np.ones((5, 5), np.uint8)), (5, 5))
+    paper_small = cv2.blur(cv2.dilate(small, SPREAD), (5, 5))
+    edges = object_edges(paper_small)
+    light = light_ink(to_gray(small), edges)
+    if light:  # a dark board: its paper is the darkest colour near each pixel
+        paper_small = cv2.blur(cv2.erode(small, SPREAD), (5, 5))
     paper = cv2.resize(paper_small, (w, h), interpolation=cv2.INTER_LINEAR)
-    if light:  # a dark board: scale by the brightest ink seen, not by the board
+    if light:  # scale by the brightest ink seen, not by the board
         found = {"light": True, "paper": paper,
                  "scale": 255.0 / max(64.0, float(np.percentile(to_gray(small), 99.5)))}
     else:
         reference_small = cv2.max(channel_max(paper_small), 32)
         reference = cv2.resize(reference_small, (w, h), interpolation=cv2.INTER_LINEAR)
         on_page = off_page_mask(small, (w, h))
-        edges = object_edges(paper_small)
         if edges.any():
             on_page[cv2.resize(edges, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
         found = {"light": False, "paper": paper, "reference": reference, "on_page": on_page,
@@ -82,8 +92,9 @@ def object_edges(paper_small: np.ndarray) -> np.ndarray:
     gy = cv2.Sobel(paper, cv2.CV_32F, 0, 1, ksize=3)
     # a 3x3 Sobel answers 4 to a unit step; against the page's own brightness (each channel's 90th percentile), as
     # against the local estimate a shadow's dim end would read as steep as a hand's edge
-    page = np.percentile(paper.reshape(-1, 3), 90, axis=0).astype(np.float32)
-    step = cv2.magnitude(gx, gy) / (4.0 * np.maximum(page, 16.0))
+    channels = 1 if paper.ndim == 2 else paper.shape[2]
+    page = np.percentile(paper.reshape(-1, channels), 90, axis=0).astype(np.float32)
+    step = (cv2.magnitude(gx, gy) / (4.0 * np.maximum(page, 16.0))).reshape(*paper.shape[:2], channels)
     edges = cv2.dilate((step.max(axis=2) > OBJECT_EDGE).view(np.uint8), np.ones((3, 3), np.uint8))
     if not edges.any():
         return edges
