@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .crop import MNIST_SIZE, sharp_crop
-from .ink import ink_image, level_at
+from .ink import ink_image, level_at, without_object_strokes
 from .lines import line_mask
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
 
@@ -194,8 +194,11 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
                           paper_out: dict | None = None):
     """(boxes, ink, mask, splits): as find_digit_boxes, and for each blob that was cut as touching digits and
     could be one digit itself, (its whole box, indices of its pieces in boxes), so a classifier can choose."""
-    ink = ink_image(frame, paper_out)
+    paper = {} if paper_out is None else paper_out
+    ink = ink_image(frame, paper)
     mask, lines = ink_mask(ink, config)
+    if "objects" in paper:  # a hand or a pen over the page
+        mask = without_object_strokes(mask, paper["objects"])
     boxes, splits = [], []
     joined, with_bar = blobs(mask_pieces(mask, config), ink, lines, config)
     for blob in joined:

@@ -16,6 +16,9 @@ COLOURED_LINES = (0.4, 0.65)  # ... and that percentile in the least affected ch
 GREY_STROKES = 0.5  # ... while the strongest ink (99.9th percentile) keeps this much there: the writing is not coloured
 OBJECT_EDGE = 0.05  # object_edges: the paper estimate's step per quarter-size px, as a share of the page's brightness,
 # at the edge of something above the page: 0.04 lost tune digits, 0.07-0.16 left more of a hand's outline as strokes
+REACH = 5  # without_object_strokes: a stroke this near an object's outline (px, a square) is part of the object
+SHARP_OUTLINE = 0.1  # sharp_outline: the frame's own step there (per quarter-size px, of the page's brightness):
+# at 0.05-0.08 the edges of sharp shadows took digits beside them (tune clips -2 to -7), at 0.12-0.16 more pen tips stayed
 SPREAD = np.ones((5, 5), np.uint8)  # ink_image: the paper is the brightest (darkest on a board) colour this near
 SOFTEN = (5, 5)  # ink_image's Gaussian (sigma 1 px) over 5 taps, not OpenCV's 7: 0.39 ms a 640x480 frame, not 0.59
 
@@ -70,10 +73,13 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
         reference_small = cv2.max(channel_max(paper_small), 32)
         reference = cv2.resize(reference_small, (w, h), interpolation=cv2.INTER_LINEAR)
         on_page = off_page_mask(small, (w, h))
-        if edges.any():
-            on_page[cv2.resize(edges, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
         found = {"light": False, "paper": paper, "reference": reference, "on_page": on_page,
                  "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small)}
+        if edges.any():
+            on_page[cv2.resize(edges, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
+            outline = sharp_outline(small, edges)
+            if outline.any():
+                found["objects"] = cv2.resize(outline, (w, h), interpolation=cv2.INTER_NEAREST)
     if paper_out is not None:
         paper_out.update(found)
     return ink_of(cv2.GaussianBlur(frame, SOFTEN, 1.0), found, (slice(None), slice(None)))
@@ -104,6 +110,28 @@ def object_edges(paper_small: np.ndarray) -> np.ndarray:
     reaching = (x == 0) | (y == 0) | (x + w == edges.shape[1]) | (y + h == edges.shape[0])
     reaching[0] = False  # the background
     return reaching[labels].view(np.uint8) if reaching.any() else np.zeros_like(edges)
+
+
+def sharp_outline(small: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The part of ``edges`` (object_edges) where the frame itself steps sharply: the outline of a hand or a pen,
+    in focus, and not the edge of a shadow, which the paper estimate steps at as steeply but the frame does not."""
+    frame = cv2.morphologyEx(channel_max(small), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(np.float32)
+    step = cv2.magnitude(cv2.Sobel(frame, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(frame, cv2.CV_32F, 0, 1, ksize=3))
+    steep = (step > SHARP_OUTLINE * 4.0 * max(float(np.percentile(frame, 90)), 16.0)).view(np.uint8)
+    return cv2.bitwise_and(edges, cv2.dilate(steep, np.ones((5, 5), np.uint8)))
+
+
+def without_object_strokes(mask: np.ndarray, objects: np.ndarray) -> np.ndarray:
+    """The stroke mask without the strokes that reach ``objects`` (sharp_outline at full size): a pen's cone and
+    point run on from its barrel, whose sides object_edges keeps out of the ink, and are narrower than the paper
+    estimate's reach, so they read as a stroke as dark as a marker's; written digits stay clear of the hand."""
+    near = cv2.dilate(objects, np.ones((REACH, REACH), np.uint8))
+    count, labels = cv2.connectedComponents(mask, connectivity=8)
+    touching = np.unique(labels[(near > 0) & (mask > 0)])
+    touching = touching[touching > 0]
+    if not len(touching):
+        return mask
+    return np.where(np.isin(labels, touching), 0, mask).astype(mask.dtype)
 
 
 def quarter_size(frame: np.ndarray) -> np.ndarray:
