@@ -19,6 +19,8 @@ OBJECT_EDGE = 0.05  # object_edges: the paper estimate's step per quarter-size p
 REACH = 5  # without_object_strokes: a stroke this near an object's outline (px, a square) is part of the object
 SHARP_OUTLINE = 0.1  # sharp_outline: the frame's own step there (per quarter-size px, of the page's brightness):
 # at 0.05-0.08 the edges of sharp shadows took digits beside them (tune clips -2 to -7), at 0.12-0.16 more pen tips stayed
+OFF_COLOUR = 0.04  # off_colour: chroma this far from the page's (0.03-0.06 measured alike; the lightest skin 0.046)
+RIM = 9  # ... widened by this (a square, quarter-size px: 18 px each side at full size; 7-11 measured alike)
 SPREAD = np.ones((5, 5), np.uint8)  # ink_image: the paper is the brightest (darkest on a board) colour this near
 SOFTEN = (5, 5)  # ink_image's Gaussian (sigma 1 px) over 5 taps, not OpenCV's 7: 0.39 ms a 640x480 frame, not 0.59
 
@@ -61,7 +63,8 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
     h, w = frame.shape[:2]
     small = quarter_size(frame)
     paper_small = cv2.blur(cv2.dilate(small, SPREAD), (5, 5))
-    edges = object_edges(paper_small)
+    page = page_colour(paper_small)
+    edges = object_edges(paper_small, page)
     light = light_ink(to_gray(small), edges)
     if light:  # a dark board: its paper is the darkest colour near each pixel
         paper_small = cv2.blur(cv2.erode(small, SPREAD), (5, 5))
@@ -75,6 +78,9 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
         on_page = off_page_mask(small, (w, h))
         found = {"light": False, "paper": paper, "reference": reference, "on_page": on_page,
                  "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small)}
+        things = off_colour(paper_small, page)
+        if things.any():
+            on_page[cv2.resize(things, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
         if edges.any():
             on_page[cv2.resize(edges, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
             outline = sharp_outline(small, edges)
@@ -85,7 +91,7 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
     return ink_of(cv2.GaussianBlur(frame, SOFTEN, 1.0), found, (slice(None), slice(None)))
 
 
-def object_edges(paper_small: np.ndarray) -> np.ndarray:
+def object_edges(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
     """1 where the paper estimate (quarter size) steps sharply, else 0: the edge of a hand or a pen over the page.
 
     The estimate is the brightest colour within 5 px (20 at full size), blurred as far: it passes over strokes, and
@@ -94,22 +100,55 @@ def object_edges(paper_small: np.ndarray) -> np.ndarray:
     own light and shadows change over more.
     """
     paper = paper_small.astype(np.float32)
+    page = page_colour(paper_small) if page is None else page
     gx = cv2.Sobel(paper, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(paper, cv2.CV_32F, 0, 1, ksize=3)
     # a 3x3 Sobel answers 4 to a unit step; against the page's own brightness (each channel's 90th percentile), as
     # against the local estimate a shadow's dim end would read as steep as a hand's edge
-    channels = 1 if paper.ndim == 2 else paper.shape[2]
-    page = np.percentile(paper.reshape(-1, channels), 90, axis=0).astype(np.float32)
-    step = (cv2.magnitude(gx, gy) / (4.0 * np.maximum(page, 16.0))).reshape(*paper.shape[:2], channels)
-    edges = cv2.dilate((step.max(axis=2) > OBJECT_EDGE).view(np.uint8), np.ones((3, 3), np.uint8))
-    if not edges.any():
-        return edges
+    per_page = [1.0 / (4.0 * max(float(level), 16.0)) for level in page]
+    step = channel_max(cv2.multiply(cv2.magnitude(gx, gy), tuple(per_page + [0.0] * (4 - len(per_page)))))
+    edges = cv2.dilate((step > OBJECT_EDGE).view(np.uint8), np.ones((3, 3), np.uint8))
     # a hand or a pen reaches in from beyond the frame; a big digit in thick marker is ringed by paper
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(edges)
+    return reaching_border(edges)
+
+
+def page_colour(paper_small: np.ndarray) -> np.ndarray:
+    """The page's brightness in each channel of the paper estimate: its 90th percentile, on every other row and
+    column (the estimate is smooth; a quarter of the work)."""
+    channels = 1 if paper_small.ndim == 2 else paper_small.shape[2]
+    return np.percentile(paper_small[::2, ::2].reshape(-1, channels), 90, axis=0).astype(np.float32)
+
+
+def reaching_border(mask: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` (0/1) that touch the frame's border."""
+    if not mask.any():
+        return mask
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
     x, y, w, h = (stats[:, k] for k in range(4))
-    reaching = (x == 0) | (y == 0) | (x + w == edges.shape[1]) | (y + h == edges.shape[0])
+    reaching = (x == 0) | (y == 0) | (x + w == mask.shape[1]) | (y + h == mask.shape[0])
     reaching[0] = False  # the background
-    return reaching[labels].view(np.uint8) if reaching.any() else np.zeros_like(edges)
+    return reaching[labels].view(np.uint8) if reaching.any() else np.zeros_like(mask)
+
+
+def off_colour(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
+    """1 over a thing whose colour is not the page's, reaching in from beyond the frame (a hand, a pencil's wood, a
+    coloured desk), with its rim; else 0. Under anything wider than the paper estimate's reach the estimate is that
+    thing's own colour: a pen lying over the hand (between two fingers, or its cone against the palm) read as ink on
+    skin. Chroma, each channel's share of the sum, against the page's (its 90th percentile): a shadow or dim light
+    changes the brightness, not the chroma; coloured paper is the page's own colour; a sticky note is ringed by it."""
+    if paper_small.ndim == 2:
+        return np.zeros(paper_small.shape, np.uint8)
+    page = (page_colour(paper_small) if page is None else page) + 1.0
+    share = page / page.sum()
+    # |channel / sum - the page's share| > OFF_COLOUR, as |channel - share x sum| > OFF_COLOUR x sum, in one transform
+    apart = np.eye(3, dtype=np.float32) - share[:, None].astype(np.float32)
+    paper = paper_small.astype(np.float32) + 1.0
+    distance = channel_max(cv2.absdiff(cv2.transform(paper, apart), 0.0))
+    total = cv2.transform(paper, np.full((1, 3), OFF_COLOUR, np.float32))
+    far = (distance > total).view(np.uint8)
+    things = reaching_border(cv2.morphologyEx(far, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)))
+    # its rim, where the estimate is still the paper's and the thing reads as a stroke along its outline
+    return cv2.dilate(things, np.ones((RIM, RIM), np.uint8)) if things.any() else things
 
 
 def sharp_outline(small: np.ndarray, edges: np.ndarray) -> np.ndarray:
