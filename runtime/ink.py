@@ -2,7 +2,9 @@
 
 Ink may be dark on light paper or light on a dark board, and of any colour: each pixel counts in its most
 affected channel (under coloured printed lines and a black or pencil pen, in its least affected one:
-neutral_share). The desk beyond the sheet's edge is masked out, so it never reads as one huge stroke.
+neutral_share). The desk beyond the sheet's edge is masked out, so it never reads as one huge stroke, and so
+is what reaches in over the page from beyond the frame (the writer's hand and pen): its outline, the strokes that
+run on from it (a pen's tip) and whatever lies on it.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ SHARP_OUTLINE = 0.1  # sharp_outline: the frame's own step there (per quarter-si
 # at 0.05-0.08 the edges of sharp shadows took digits beside them (tune clips -2 to -7), at 0.12-0.16 more pen tips stayed
 OFF_COLOUR = 0.04  # off_colour: chroma this far from the page's (0.03-0.06 measured alike; the lightest skin 0.046)
 RIM = 9  # ... widened by this (a square, quarter-size px: 18 px each side at full size; 7-11 measured alike)
+NOTE = 9  # ... or, ringed by the page, at least this wide (quarter-size px: 36 px; no marker stroke is): a sticky note
 SPREAD = np.ones((5, 5), np.uint8)  # ink_image: the paper is the brightest (darkest on a board) colour this near
 SOFTEN = (5, 5)  # ink_image's Gaussian (sigma 1 px) over 5 taps, not OpenCV's 7: 0.39 ms a 640x480 frame, not 0.59
 
@@ -132,10 +135,11 @@ def reaching_border(mask: np.ndarray) -> np.ndarray:
 
 def off_colour(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
     """1 over a thing whose colour is not the page's, reaching in from beyond the frame (a hand, a pencil's wood, a
-    coloured desk), with its rim; else 0. Under anything wider than the paper estimate's reach the estimate is that
+    coloured desk), with its rim, and along the outline of a sheet of another colour on the page; else 0. Under anything wider than the paper estimate's reach the estimate is that
     thing's own colour: a pen lying over the hand (between two fingers, or its cone against the palm) read as ink on
     skin. Chroma, each channel's share of the sum, against the page's (its 90th percentile): a shadow or dim light
-    changes the brightness, not the chroma; coloured paper is the page's own colour; a sticky note is ringed by it."""
+    changes the brightness, not the chroma; coloured paper is the page's own colour. A sticky note, ringed by the page,
+    keeps its inside (its own colour is its paper there) and loses its outline, which read as a stroke around it."""
     if paper_small.ndim == 2:
         return np.zeros(paper_small.shape, np.uint8)
     page = (page_colour(paper_small) if page is None else page) + 1.0
@@ -145,10 +149,16 @@ def off_colour(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.nd
     paper = paper_small.astype(np.float32) + 1.0
     distance = channel_max(cv2.absdiff(cv2.transform(paper, apart), 0.0))
     total = cv2.transform(paper, np.full((1, 3), OFF_COLOUR, np.float32))
-    far = (distance > total).view(np.uint8)
-    things = reaching_border(cv2.morphologyEx(far, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)))
+    far = cv2.morphologyEx((distance > total).view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    things = reaching_border(far)
+    rim = np.ones((RIM, RIM), np.uint8)
     # its rim, where the estimate is still the paper's and the thing reads as a stroke along its outline
-    return cv2.dilate(things, np.ones((RIM, RIM), np.uint8)) if things.any() else things
+    out = cv2.dilate(things, rim) if things.any() else things
+    # a sheet of another colour lying on the page (a sticky note): only its outline, so what is written on it is read
+    notes = cv2.morphologyEx(cv2.subtract(far, things), cv2.MORPH_OPEN, np.ones((NOTE, NOTE), np.uint8))
+    if notes.any():
+        out = cv2.max(out, cv2.subtract(cv2.dilate(notes, rim), cv2.erode(notes, rim)))
+    return out
 
 
 def sharp_outline(small: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -156,7 +166,7 @@ def sharp_outline(small: np.ndarray, edges: np.ndarray) -> np.ndarray:
     in focus, and not the edge of a shadow, which the paper estimate steps at as steeply but the frame does not."""
     frame = cv2.morphologyEx(channel_max(small), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(np.float32)
     step = cv2.magnitude(cv2.Sobel(frame, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(frame, cv2.CV_32F, 0, 1, ksize=3))
-    steep = (step > SHARP_OUTLINE * 4.0 * max(float(np.percentile(frame, 90)), 16.0)).view(np.uint8)
+    steep = (step > SHARP_OUTLINE * 4.0 * max(float(np.percentile(frame[::2, ::2], 90)), 16.0)).view(np.uint8)
     return cv2.bitwise_and(edges, cv2.dilate(steep, np.ones((5, 5), np.uint8)))
 
 
