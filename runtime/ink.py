@@ -82,6 +82,7 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
         found = {"light": False, "paper": paper, "reference": reference, "on_page": on_page,
                  "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small)}
         things = off_colour(paper_small, page)
+        found["over_page"] = bool(things.any() or edges.any())  # something reaching in: a hand, a pen
         if things.any():
             on_page[cv2.resize(things, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
         if edges.any():

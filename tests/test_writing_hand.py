@@ -197,3 +197,25 @@ def test_a_digit_on_a_sticky_note_is_read(held_out, note):
     page[210:270, 290:350] *= 1 - alpha[..., None] * 0.88
     boxes, _, _ = find_digit_boxes(frame(page))
     assert len(boxes) == 1 and iou(boxes[0], [299, 219, 42, 41]) >= 0.8, boxes  # measured: exactly that box
+
+
+def test_a_solid_pen_tip_is_no_digit_and_a_fat_marker_digit_is(held_out):
+    """Beside a hand, a pen's cone or a pencil's point whose barrel is not found (faint against the paper, or beyond
+    the frame) is solid: deeper inside than a stroke is wide for a digit of its size (DigitFinderConfig.max_thickness).
+    A digit in a fat marker is not: its strokes are wide but the digit is tall. Without a hand nothing is refused for
+    it: blurred chalk and small blurred digits whose loops fill in are as deep."""
+    x, _ = held_out
+    page = page_of(PAPER)
+    for k, left in enumerate((100, 180)):
+        alpha = cv2.resize(x[k + 3], (60, 60), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+        page[200:260, left:left + 60] *= 1 - alpha[..., None] * 0.88
+    fat = cv2.dilate(cv2.resize(x[8], (90, 90)), np.ones((7, 7), np.uint8)).astype(np.float32) / 255
+    page[300:390, 200:290] *= 1 - fat[..., None] * 0.88
+    tips = np.zeros((H, W), np.float32)
+    cv2.circle(tips, (300, 120), 13, 1.0, -1, cv2.LINE_AA)  # a pencil's point
+    cv2.fillConvexPoly(tips, np.int32([[360, 100], [400, 115], [365, 150]]), 1.0, cv2.LINE_AA)  # a cone's tip
+    page *= 1 - tips[..., None] * 0.8
+    found = [find_digit_boxes(frame(p))[0] for p in (page, with_hand(page))]
+    assert [b[0] // 100 for b in found[0]] == [1, 1, 2, 2, 3], found[0]  # no hand: every blob, as before
+    # measured before max_thickness, with the hand: the point boxed 25 x 25 px and the cone's tip 40 x 49
+    assert [b[0] // 100 for b in found[1]] == [1, 1, 2], found[1]
