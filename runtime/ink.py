@@ -82,10 +82,11 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
         found = {"light": False, "paper": paper, "reference": reference, "on_page": on_page,
                  "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small)}
         things = off_colour(paper_small, page)
-        found["over_page"] = bool(things.any() or edges.any())  # something reaching in: a hand, a pen
-        if things.any():
+        has_things, has_edges = bool(things.any()), bool(edges.any())
+        found["over_page"] = has_things or has_edges  # something reaching in: a hand, a pen
+        if has_things:
             on_page[cv2.resize(things, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
-        if edges.any():
+        if has_edges:
             on_page[cv2.resize(edges, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
             outline = sharp_outline(small, edges)
             if outline.any():
@@ -105,15 +106,21 @@ def object_edges(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.
     """
     paper = paper_small.astype(np.float32)
     page = page_colour(paper_small) if page is None else page
-    gx = cv2.Sobel(paper, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(paper, cv2.CV_32F, 0, 1, ksize=3)
-    # a 3x3 Sobel answers 4 to a unit step; against the page's own brightness (each channel's 90th percentile), as
-    # against the local estimate a shadow's dim end would read as steep as a hand's edge
-    per_page = [1.0 / (4.0 * max(float(level), 16.0)) for level in page]
-    step = channel_max(cv2.multiply(cv2.magnitude(gx, gy), tuple(per_page + [0.0] * (4 - len(per_page)))))
+    # against the page's own brightness (each channel's 90th percentile), as against the local estimate a shadow's
+    # dim end would read as steep as a hand's edge
+    per_page = [1.0 / max(float(level), 16.0) for level in page]
+    step = channel_max(cv2.multiply(steepness(paper), tuple(per_page + [0.0] * (4 - len(per_page)))))
     edges = cv2.dilate((step > OBJECT_EDGE).view(np.uint8), np.ones((3, 3), np.uint8))
     # a hand or a pen reaches in from beyond the frame; a big digit in thick marker is ringed by paper
     return reaching_border(edges)
+
+
+def steepness(image: np.ndarray) -> np.ndarray:
+    """How steeply ``image`` changes at each pixel, in its own units per pixel (float32, per channel): the 3x3 Sobel
+    gradient's magnitude over 4, what a 3x3 Sobel answers to a unit step."""
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
+    return cv2.magnitude(gx, gy) * 0.25
 
 
 def page_colour(paper_small: np.ndarray) -> np.ndarray:
@@ -166,8 +173,8 @@ def sharp_outline(small: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """The part of ``edges`` (object_edges) where the frame itself steps sharply: the outline of a hand or a pen,
     in focus, and not the edge of a shadow, which the paper estimate steps at as steeply but the frame does not."""
     frame = cv2.morphologyEx(channel_max(small), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(np.float32)
-    step = cv2.magnitude(cv2.Sobel(frame, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(frame, cv2.CV_32F, 0, 1, ksize=3))
-    steep = (step > SHARP_OUTLINE * 4.0 * max(float(np.percentile(frame[::2, ::2], 90)), 16.0)).view(np.uint8)
+    page = max(float(np.percentile(frame[::2, ::2], 90)), 16.0)
+    steep = (steepness(frame) > SHARP_OUTLINE * page).view(np.uint8)
     return cv2.bitwise_and(edges, cv2.dilate(steep, np.ones((5, 5), np.uint8)))
 
 
@@ -283,9 +290,7 @@ def sharp_edged(dark: np.ndarray, level: np.ndarray, paper: float) -> np.ndarray
     (quarter size). Measured on the dark regions of 300 desk scenes (wide-200): the sheet's edge 0.30-0.82,
     shadows on the page 0.02-0.10. The desk beyond the sheet always reaches the border; a dark region ringed by
     paper is ink (a big digit in thick marker, its strokes run together), however sharp its edge."""
-    gx = cv2.Sobel(level, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(level, cv2.CV_32F, 0, 1, ksize=3)
-    step = cv2.magnitude(gx, gy) / (4.0 * max(paper, 1.0))  # a 3x3 Sobel answers 4 to a unit step
+    step = steepness(level) / max(paper, 1.0)
     inside = np.zeros(dark.shape, np.uint8)
     inside[2:-2, 2:-2] = 1  # the frame's own border is no edge of the region
     n, labels, stats, _ = cv2.connectedComponentsWithStats(dark)
