@@ -6,7 +6,8 @@ Each crop becomes a white-on-black 28x28 image (runtime/crop.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -201,14 +202,15 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
     mask, lines = ink_mask(ink, config)
     if "objects" in paper:  # a hand or a pen over the page
         mask = without_object_strokes(mask, paper["objects"])
-    if not paper.get("over_page"):  # a solid blob is a pen's tip only where a pen may be: else a blurred digit
-        config = replace(config, max_thickness=float("inf"))
+    # a solid blob is a pen's tip only where a pen may be: elsewhere it is a blurred digit
+    digit = partial(looks_like_a_digit, ink=ink, mask=mask, config=config, lines=lines,
+                    pen_near=bool(paper.get("over_page")))
     boxes, splits = [], []
     joined, with_bar = blobs(mask_pieces(mask, config), ink, lines, config)
     for blob in joined:
         pieces = [blob] if tuple(blob) in with_bar else split_touching(blob, mask, config)
-        kept = [piece for piece in pieces if looks_like_a_digit(piece, ink, mask, config, lines)]
-        whole = len(pieces) > 1 and looks_like_a_digit(blob, ink, mask, config, lines)
+        kept = [piece for piece in pieces if digit(piece)]
+        whole = len(pieces) > 1 and digit(blob)
         if whole and not kept:  # no piece of the cut is a digit: the blob is one wide digit, not touching ones
             boxes.append(blob)
             continue
@@ -217,7 +219,7 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
         boxes.extend(kept)
     taken = {i for _, pieces in splits for i in pieces}
     splits += [(whole, pair) for whole, pair in stacked_pairs(boxes, taken)
-               if looks_like_a_digit(whole, ink, mask, config, lines)]
+               if digit(whole)]
     return boxes, ink, mask, splits
 
 
@@ -255,9 +257,10 @@ def line_sliver(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:
 
 
 def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig,
-                       lines: np.ndarray) -> bool:
+                       lines: np.ndarray, pen_near: bool = False) -> bool:
     """A box of digit height, shape and ink fill, and not the end of a printed line. ``lines``: the printed
-    lines found; a box wider than max_aspect counts only with none of them near it."""
+    lines found; a box wider than max_aspect counts only with none of them near it. ``pen_near``: something reaches
+    in over the page, so a blob too solid for a stroke is a pen's tip."""
     x, y, w, h = box
     fh, fw = ink.shape[:2]
     fill = cv2.countNonZero(mask[y:y + h, x:x + w]) / float(w * h)
@@ -270,15 +273,13 @@ def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFind
                 and min_aspect <= w / h <= max_aspect
                 and config.min_fill <= fill <= config.max_fill
                 and not line_piece(ink, box, config)
-                and not solid(mask, box, config))
+                and not (pen_near and solid(mask, box, config)))
 
 
 def solid(mask: np.ndarray, box, config: DigitFinderConfig) -> bool:
     """The mask inside the box is deeper than a pen stroke is wide for a digit of its height: a pen's cone or point.
     (Blurred chalk or a small blurred digit whose loops fill in is as deep: find_digit_candidates asks only where
     something reaches in over the page.)"""
-    if config.max_thickness == float("inf"):
-        return False
     x, y, w, h = box
     inside = cv2.copyMakeBorder(mask[y:y + h, x:x + w], 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     return float(cv2.distanceTransform(inside, cv2.DIST_L2, 5).max()) > config.max_thickness * h

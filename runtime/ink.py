@@ -78,7 +78,8 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
     else:
         reference_small = cv2.max(channel_max(paper_small), 32)
         reference = cv2.resize(reference_small, (w, h), interpolation=cv2.INTER_LINEAR)
-        on_page = off_page_mask(small, (w, h))
+        closed = closed_brightness(small)
+        on_page = off_page_mask(closed, (w, h))
         found = {"light": False, "paper": paper, "reference": reference, "on_page": on_page,
                  "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small)}
         things = off_colour(paper_small, page)
@@ -88,7 +89,7 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
             on_page[cv2.resize(things, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
         if has_edges:
             on_page[cv2.resize(edges, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
-            outline = sharp_outline(small, edges)
+            outline = sharp_outline(closed, edges)
             if outline.any():
                 found["objects"] = cv2.resize(outline, (w, h), interpolation=cv2.INTER_NEAREST)
     if paper_out is not None:
@@ -169,10 +170,11 @@ def off_colour(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.nd
     return out
 
 
-def sharp_outline(small: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def sharp_outline(closed: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """The part of ``edges`` (object_edges) where the frame itself steps sharply: the outline of a hand or a pen,
-    in focus, and not the edge of a shadow, which the paper estimate steps at as steeply but the frame does not."""
-    frame = cv2.morphologyEx(channel_max(small), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(np.float32)
+    in focus, and not the edge of a shadow, which the paper estimate steps at as steeply but the frame does not.
+    ``closed``: closed_brightness of the quarter-size frame."""
+    frame = closed.astype(np.float32)
     page = max(float(np.percentile(frame[::2, ::2], 90)), 16.0)
     steep = (steepness(frame) > SHARP_OUTLINE * page).view(np.uint8)
     return cv2.bitwise_and(edges, cv2.dilate(steep, np.ones((5, 5), np.uint8)))
@@ -261,23 +263,27 @@ def per_pixel(image: np.ndarray, morph) -> np.ndarray:
     return np.ascontiguousarray(morph(rows, CHANNELS, anchor=(0, 0))[:, ::3])
 
 
-def off_page_mask(small: np.ndarray, size) -> np.ndarray:
+def closed_brightness(small: np.ndarray) -> np.ndarray:
+    """The quarter-size frame's brightness (its brightest channel) with strokes closed away, up to 4 px."""
+    return cv2.morphologyEx(channel_max(small), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+
+
+def off_page_mask(closed: np.ndarray, size) -> np.ndarray:
     """0 where the frame shows no paper (the desk beyond the sheet's edge), else 255.
 
     Paper is the bright majority; a region far darker than it (and a band around it, where the paper
     estimate bleeds over the edge) would otherwise read as one huge stroke. A shadow on the page is as dark
     but fades in over many pixels, and the ink in it divides out like any uneven light: a dark region counts
-    as off the page only where its edge is a sharp step (the sheet's edge). Strokes are closed away first (up
-    to 4 px at this quarter size): a thick marker stroke in a soft shadow at the page's edge made one dark region
-    with it, and its own sharp edge passed for the sheet's (wide-200 frames 30-31: a 6's stem cut out).
+    as off the page only where its edge is a sharp step (the sheet's edge). ``closed`` (closed_brightness) has its
+    strokes closed away: a thick marker stroke in a soft shadow at the page's edge made one dark region with it,
+    and its own sharp edge passed for the sheet's (wide-200 frames 30-31: a 6's stem cut out).
     """
-    raw = cv2.morphologyEx(channel_max(small), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    level = cv2.blur(raw, (5, 5))
+    level = cv2.blur(closed, (5, 5))
     paper = float(np.percentile(level, 90))
     dark = (level < 0.45 * paper).view(np.uint8)
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))  # not a marker stroke: a region
     if dark.any():
-        dark = sharp_edged(dark, raw, paper)
+        dark = sharp_edged(dark, closed, paper)
     if not dark.any():
         return np.full(size[::-1], 255, np.uint8)
     dark = cv2.dilate(dark, np.ones((9, 9), np.uint8))
