@@ -26,8 +26,9 @@ MINED_HANDS = 0.5  # share of the mined scenes filmed while someone writes (edge
 # 2026-12-06 two training seeds read +15 / +23 tune digits and had 51 / 35 fewer false detections on the writing clips
 # (bench/README.md, "The writer's hand, continued"); with the finder before it cost 55-68 tune digits
 # Mining looks harder than the runtime does, so the crops cover what a fainter page or another
-# threshold would let through too.
-MINING = DigitFinderConfig(strong_floor=40.0, strong_mads=6.0, weak_floor=24.0, weak_mads=3.0)
+# threshold would let through too, and what the frame's edge cuts (the runtime reads only what is wholly in view,
+# but pieces of a pen or a hand look the same inside the frame).
+MINING = DigitFinderConfig(strong_floor=40.0, strong_mads=6.0, weak_floor=24.0, weak_mads=3.0, whole_in_view=False)
 
 
 def training_digits():

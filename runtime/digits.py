@@ -24,7 +24,10 @@ class DigitFinderConfig:
     min_height: float = 0.04  # of the frame height
     max_height: float = 0.9
     min_aspect: float = 0.05  # width / height: a "1" is thin
-    min_aspect_at_edge: float = 0.25  # a thin piece the frame cuts off is a margin line or half a digit, not a 1
+    whole_in_view: bool = True  # only a blob wholly inside the frame is read: what the frame's edge cuts is a pen's
+    # barrel, a hand, the desk or half a digit (writing tune clips: 59 of 133 false detections; check set 2 digits)
+    min_aspect_at_edge: float = 0.25  # without whole_in_view: a thin piece the frame cuts off is a margin line or
+    # half a digit, not a 1
     thin: float = 0.35  # width / height below which a piece may be a 1 or a piece of a printed line
     max_aspect: float = 1.8
     wide_aspect: float = 2.1  # ... or this wide with no printed line within line_clearance px: a 5 with a long bar,
@@ -259,13 +262,15 @@ def line_sliver(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:
 
 def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig,
                        lines: np.ndarray, pen_near: bool = False) -> bool:
-    """A box of digit height, shape and ink fill, and not the end of a printed line. ``lines``: the printed
-    lines found; a box wider than max_aspect counts only with none of them near it. ``pen_near``: something reaches
-    in over the page, so a blob too solid for a stroke is a pen's tip."""
+    """A box wholly in view, of digit height, shape and ink fill, and not the end of a printed line. ``lines``: the
+    printed lines found; a box wider than max_aspect counts only with none of them near it. ``pen_near``: something
+    reaches in over the page, so a blob too solid for a stroke is a pen's tip."""
     x, y, w, h = box
     fh, fw = ink.shape[:2]
-    fill = cv2.countNonZero(mask[y:y + h, x:x + w]) / float(w * h)
     at_edge = x == 0 or y == 0 or x + w == fw or y + h == fh
+    if at_edge and config.whole_in_view:
+        return False
+    fill = cv2.countNonZero(mask[y:y + h, x:x + w]) / float(w * h)
     # a thin upright piece running off the frame is the end of a printed line (a margin), not a 1
     min_aspect = config.min_aspect_at_edge if at_edge else config.min_aspect
     wide_ok = w > config.max_aspect * h and clear_of_lines(box, lines, config)
