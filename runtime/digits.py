@@ -14,8 +14,8 @@ import numpy as np
 
 from .crop import MNIST_SIZE, sharp_crop
 from .ink import ink_image, level_at
-from .over_page import without_object_strokes
 from .lines import line_mask
+from .over_page import without_object_strokes
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
 
 

@@ -3,8 +3,8 @@
 Ink may be dark on light paper or light on a dark board, and of any colour: each pixel counts in its most
 affected channel (under coloured printed lines and a black or pencil pen, in its least affected one:
 neutral_share). The desk beyond the sheet's edge is masked out, so it never reads as one huge stroke, and so
-is what reaches in over the page from beyond the frame (the writer's hand and pen): its outline, the strokes that
-run on from it (a pen's tip) and whatever lies on it.
+is what reaches in over the page from beyond the frame (the writer's hand and pen, runtime/over_page.py): its
+outline, the strokes that run on from it (a pen's tip) and whatever lies on it.
 """
 from __future__ import annotations
 
@@ -131,6 +131,8 @@ def neutral_share(darker: np.ndarray, reference: np.ndarray, leave_out: np.ndarr
     least = cv2.divide(channel_min(darker), reference, scale=255)
     if leave_out is not None:
         on_page = leave_out == 0
+        if not on_page.any():  # nothing but what reaches in: no page to read the lines of
+            return 0.0
         most, least = most[on_page], least[on_page]
     most = np.bincount(most.ravel(), minlength=256)
     least = np.bincount(least.ravel(), minlength=256)

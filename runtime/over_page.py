@@ -19,7 +19,7 @@ RIM = 9  # ... widened by this (a square, quarter-size px: 18 px each side at fu
 NOTE = 9  # ... or, ringed by the page, at least this wide (quarter-size px: 36 px; no marker stroke is): a sticky note
 LYING_REACH = 21  # lying_things: a dip in the paper estimate narrower than this (quarter-size px: 84 px) ...
 LYING_DIP = 0.1  # ... and this much darker than the estimate around it (of the page's brightness) ...
-LYING_WIDTH = 5  # ... at least this wide (quarter-size px: 20 px; a thick blurred stroke's dip is 1-2): 3 lost check digits
+LYING_WIDTH = 5  # ... at least this wide (quarter-size px: 20 px): narrower, a thick dark 6 lost 2 check digits
 
 
 def object_edges(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
@@ -54,8 +54,8 @@ def reaching_border(mask: np.ndarray) -> np.ndarray:
 
 def off_colour(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
     """1 over a thing whose colour is not the page's, reaching in from beyond the frame (a hand, a pencil's wood, a
-    coloured desk), with its rim, and along the outline of a sheet of another colour on the page; else 0. Under anything wider than the paper estimate's reach the estimate is that
-    thing's own colour: a pen lying over the hand (between two fingers, or its cone against the palm) read as ink on
+    coloured desk), with its rim, and along the outline of a sheet of another colour on the page; else 0. Under
+    anything wider than the paper estimate's reach the estimate is that thing's own colour: a pen lying over the hand (between two fingers, or its cone against the palm) read as ink on
     skin. Chroma, each channel's share of the sum, against the page's (its 90th percentile): a shadow or dim light
     changes the brightness, not the chroma; coloured paper is the page's own colour. A sticky note, ringed by the page,
     keeps its inside (its own colour is its paper there) and loses its outline, which read as a stroke around it."""
@@ -111,8 +111,8 @@ def outlines_over_page(things: np.ndarray, edges: np.ndarray, closed: np.ndarray
 
 
 def without_object_strokes(mask: np.ndarray, objects: np.ndarray) -> np.ndarray:
-    """The stroke mask without the strokes that reach ``objects`` (sharp_outline at full size): a pen's cone and
-    point run on from its barrel, whose sides object_edges keeps out of the ink, and are narrower than the paper
+    """The stroke mask without the strokes that reach ``objects`` (outlines_over_page at full size): a pen's cone
+    and point run on from its barrel, whose sides object_edges keeps out of the ink, and are narrower than the paper
     estimate's reach, so they read as a stroke as dark as a marker's; written digits stay clear of the hand."""
     near = cv2.bitwise_and(cv2.dilate(objects, np.ones((REACH, REACH), np.uint8)), mask)
     if not cv2.countNonZero(near):
