@@ -129,3 +129,4 @@ def test_what_reaches_in_over_the_page_does_not_decide_the_ink():
     page_only = darker.copy()
     page_only[rim > 0] = 0
     assert ink_module.neutral_share(page_only, reference) == 1.0
+    assert ink_module.neutral_share(darker, reference, np.ones_like(rim)) == 0.0  # no page in view: the usual ink
