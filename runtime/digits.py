@@ -61,7 +61,8 @@ class DigitFinderConfig:
     line_bend: float = 6.0  # px: a line piece's ink stays this close to a straight line (90% of it) ...
     line_bend_share: float = 0.08  # ... or this share of its height
     max_thickness: float = 0.27  # a stroke's half-width (the deepest point of the mask) at most this share of the box's
-    # height: a pen's cone or point is solid (writing tune: half the finder's false boxes over 0.19; of 2,367 digits 1 over 0.25)
+    # height: a pen's cone or point is solid (writing tune: half the finder's false boxes over 0.19; of 2,367
+    # digits 1 over 0.25)
 
 
 def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np.ndarray]:

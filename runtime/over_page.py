@@ -55,10 +55,11 @@ def reaching_border(mask: np.ndarray) -> np.ndarray:
 def off_colour(paper_small: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
     """1 over a thing whose colour is not the page's, reaching in from beyond the frame (a hand, a pencil's wood, a
     coloured desk), with its rim, and along the outline of a sheet of another colour on the page; else 0. Under
-    anything wider than the paper estimate's reach the estimate is that thing's own colour: a pen lying over the hand (between two fingers, or its cone against the palm) read as ink on
-    skin. Chroma, each channel's share of the sum, against the page's (its 90th percentile): a shadow or dim light
-    changes the brightness, not the chroma; coloured paper is the page's own colour. A sticky note, ringed by the page,
-    keeps its inside (its own colour is its paper there) and loses its outline, which read as a stroke around it."""
+    anything wider than the paper estimate's reach the estimate is that thing's own colour: a pen lying over the hand
+    (between two fingers, or its cone against the palm) read as ink on skin. Chroma, each channel's share of the sum,
+    against the page's (its 90th percentile): a shadow or dim light changes the brightness, not the chroma; coloured
+    paper is the page's own colour. A sticky note, ringed by the page, keeps its inside (its own colour is its paper
+    there) and loses its outline, which read as a stroke around it."""
     if paper_small.ndim == 2:
         return np.zeros(paper_small.shape, np.uint8)
     page = (page_colour(paper_small) if page is None else page) + 1.0

@@ -12,6 +12,7 @@ from edgetl.desk_hand import Hand, place_hand
 from edgetl.desk_page import H, W
 from edgetl.runtime.digits import find_digit_boxes
 from edgetl.runtime.ink import ink_image, quarter_size
+from edgetl.runtime import over_page
 from edgetl.runtime.over_page import object_edges, off_colour
 from edgetl.runtime.tracking import iou
 
@@ -57,6 +58,13 @@ def with_hand(page: np.ndarray) -> np.ndarray:
 
 def frame(page: np.ndarray) -> np.ndarray:
     return np.clip(cv2.GaussianBlur(page, (0, 0), 0.8), 0, 255).astype(np.uint8)
+
+
+def write(page: np.ndarray, digit: np.ndarray, left: int, top: int) -> np.ndarray:
+    """A held-out digit written 60 px tall in dark ink on ``page`` (float32 BGR, in place); its coverage (60 x 60)."""
+    alpha = cv2.resize(digit, (60, 60), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+    page[top:top + 60, left:left + 60] *= 1 - alpha[..., None] * 0.88
+    return alpha
 
 
 def paper_estimate(image: np.ndarray) -> np.ndarray:
@@ -128,8 +136,7 @@ def test_beside_a_hand_only_the_written_digits_are_boxed(held_out, gray):
     page = page_with_light(2)
     written = []
     for k, (left, top) in enumerate(((120, 150), (200, 150), (160, 250))):
-        alpha = cv2.resize(x[k], (60, 60), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
-        page[top:top + 60, left:left + 60] *= 1 - alpha[..., None] * 0.88
+        alpha = write(page, x[k], left, top)
         ys, xs = np.nonzero(alpha > 0.2)
         written.append([left + int(xs.min()), top + int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1])
     image = frame(with_hand(page))
@@ -161,8 +168,7 @@ def test_a_pen_tip_after_the_last_digit_is_not_boxed(held_out, barrel):
     x, _ = held_out
     page = page_with_light(3)
     for k, left in enumerate((140, 220, 300)):
-        alpha = cv2.resize(x[k + 3], (60, 60), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
-        page[200:260, left:left + 60] *= 1 - alpha[..., None] * 0.88
+        write(page, x[k + 3], left, 200)
     lean = np.radians(40)
     hand = Hand(tip=np.array([395.0, 240.0]), direction=np.array([np.cos(lean), np.sin(lean)]), scale=60.0,
                 pen_width=40.0, cone=65.0, grip=110.0, skin=np.float32(SKIN_TONES[2]), barrel=barrel,
@@ -194,8 +200,7 @@ def test_a_digit_on_a_sticky_note_is_read(held_out, note):
     x, _ = held_out
     page = page_of(PAPER)
     page[150:330, 220:420] = np.float32(note)
-    alpha = cv2.resize(x[7], (60, 60), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
-    page[210:270, 290:350] *= 1 - alpha[..., None] * 0.88
+    write(page, x[7], 290, 210)
     boxes, _, _ = find_digit_boxes(frame(page))
     assert len(boxes) == 1 and iou(boxes[0], [299, 219, 42, 41]) >= 0.8, boxes  # measured: exactly that box
 
@@ -208,8 +213,7 @@ def test_a_solid_pen_tip_is_no_digit_and_a_fat_marker_digit_is(held_out):
     x, _ = held_out
     page = page_of(PAPER)
     for k, left in enumerate((100, 180)):
-        alpha = cv2.resize(x[k + 3], (60, 60), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
-        page[200:260, left:left + 60] *= 1 - alpha[..., None] * 0.88
+        write(page, x[k + 3], left, 200)
     fat = cv2.dilate(cv2.resize(x[8], (90, 90)), np.ones((7, 7), np.uint8)).astype(np.float32) / 255
     page[300:390, 200:290] *= 1 - fat[..., None] * 0.88
     tips = np.zeros((H, W), np.float32)
@@ -228,13 +232,10 @@ def test_a_grey_cone_lying_beside_a_hand_is_no_digit(held_out, grey, monkeypatch
     wider than the paper estimate's reach, so the estimate is its own grey and only its outline reads as ink, a hollow
     triangle boxed and read as a 4 or a 7 (writing-600: 14 such false detections). over_page.lying_things finds the dip
     it makes in the estimate and the strokes touching it are left out; the digits beside it stay."""
-    import edgetl.runtime.over_page as over_page
-
     x, _ = held_out
     page = page_of(PAPER)
     for k, left in enumerate((100, 180)):
-        alpha = cv2.resize(x[k + 3], (60, 60), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
-        page[200:260, left:left + 60] *= 1 - alpha[..., None] * 0.88
+        write(page, x[k + 3], left, 200)
     cone = np.zeros((H, W), np.float32)
     cv2.fillConvexPoly(cone, np.int32([[300, 110], [370, 130], [320, 200]]), 1.0, cv2.LINE_AA)
     page = page * (1 - cone[..., None]) + cone[..., None] * np.float32(PAPER) * grey
