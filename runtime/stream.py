@@ -71,15 +71,14 @@ def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]
 
 
 def digit_batch(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list, list]:
-    """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices, whether
-    the cut was only tried: touching.py))."""
+    """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices))."""
     offset = roi[:2] if roi else (0, 0)
     boxes, crops, splits = digit_candidates(crop(image, roi) if roi else image)
     move = lambda box: [box[0] + offset[0], box[1] + offset[1], box[2], box[3]]  # noqa: E731
     boxes = [move(b) for b in boxes]
     if splits:
-        crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _, _ in splits])])
-    splits = [(move(whole), pieces, tried) for whole, _, pieces, tried in splits]
+        crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _ in splits])])
+    splits = [(move(whole), pieces) for whole, _, pieces in splits]
     c = model.card
     if (c.height, c.width, c.channels) != (28, 28, 1):
         return (fit_batch(list(crops), c.height, c.width, c.channels) if len(crops) else
@@ -121,35 +120,17 @@ def whole_score_needed(boxes: list, pieces: list[int], piece_scores: np.ndarray)
     return min(WHOLE_SCORE, max(STACKED_SCORE, float(piece_scores[pieces].min())))
 
 
-TRIED_PIECE_SCORE = 0.9  # the pieces of a tried cut (touching.py) replace their whole when each reads this surely
-# and more surely than the whole (tune clips' tried cuts, per frame: 0.8 / 0.9 / 0.97 / 0.99 win 29 / 30 / 18 / 20 digits
-# for 8 / 7 / 6 / 4 false detections)
-
-
-def pieces_read_surely(card, piece_outputs: np.ndarray, whole_score: float, whole_rejected: bool) -> bool:
-    """The pieces of a tried cut read as digits, each surely (its likeliest digit's own probability, the reject
-    class's share not taken out) and more surely than their whole."""
-    digits = [i for i, name in enumerate(card.class_names) if name != card.reject_class]
-    least = float(piece_outputs[:, digits].max(axis=1).min())
-    return least >= TRIED_PIECE_SCORE and (whole_rejected or least > whole_score)
-
-
 def read_whole_or_pieces(card, boxes: list, batch: np.ndarray, outputs: np.ndarray, splits: list):
     """(boxes, batch, outputs) with each cut blob read whole, in place of its pieces, where its whole crop
-    reads as a digit with at least whole_score_needed, and each blob whose cut was only tried read whole unless
-    its pieces read surely (pieces_read_surely); the whole crops' rows dropped otherwise."""
+    reads as a digit with at least whole_score_needed; the whole crops' rows dropped otherwise."""
     n = len(boxes)
     if not splits:
         return boxes, batch[:n], outputs[:n]
     digits, rejected = digit_probabilities(card, outputs[n:])
     piece_scores = digit_probabilities(card, outputs[:n])[0].max(axis=1) if n else np.zeros(0)
     dropped, wholes = set(), []
-    for k, (whole, pieces, tried) in enumerate(splits):
-        if tried:
-            read_whole = not pieces_read_surely(card, outputs[pieces], digits[k].max(), rejected[k])
-        else:
-            read_whole = not rejected[k] and digits[k].max() >= whole_score_needed(boxes, pieces, piece_scores)
-        if read_whole:
+    for k, (whole, pieces) in enumerate(splits):
+        if not rejected[k] and digits[k].max() >= whole_score_needed(boxes, pieces, piece_scores):
             dropped.update(pieces)
             wholes.append((whole, n + k))
     if not wholes:
@@ -174,9 +155,7 @@ def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score
     if not len(batch):
         outputs = np.zeros((0, len(model.card.class_names)))
     elif cache is not None and digits:
-        outputs = cache.predict(model, boxes + [whole for whole, _, _ in splits], batch,
-                                read_always=sum(not tried for _, _, tried in splits),
-                                hypotheses=frozenset(i for _, pieces, tried in splits if tried for i in pieces))
+        outputs = cache.predict(model, boxes + [whole for whole, _ in splits], batch, read_always=len(splits))
     else:
         outputs = model.predict_batch(batch)
     t2 = time.perf_counter()
