@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ._io import deferred_signals, signal_name
 from .errors import UserError
+from .find_size import FIND_SIZE
 from .outputs import ImageFolderWriter, JsonlWriter, VideoWriter, check_video_path, image_target, written_by_edgetl
 from .overlay import draw
 from .serve import frame_stats, live_server
@@ -86,7 +87,7 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
         jsonl: Path | None = None, roi=None, max_frames: int | None = None, min_score: float = 0.5, top_k: int = 1,
         smooth: bool = True, loop: bool = False,
         on_frame=None, serve=None, fast: bool = False, save_uncertain: Path | None = None,
-        uncertain_margin: float = 0.3, **camera_options) -> dict:
+        uncertain_margin: float = 0.3, find_size: int | None = FIND_SIZE, **camera_options) -> dict:
     """Process SRC with ``model`` (an edgetl.runtime.Model); returns the summary dict.
 
     Ctrl-C (or SIGTERM under the CLI) stops the stream: the outputs are finalised and the summary gets
@@ -95,6 +96,7 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
     ``serve``: the live view, ``[HOST:]PORT`` text or a serve.LiveServer (closed when run ends).
     ``fast``: a video file shown in a window or served plays as fast as it is processed, not at its own rate.
     ``save_uncertain``: a folder for the digit crops refused or read with a top-2 gap under ``uncertain_margin``.
+    ``find_size``: a frame whose shorter side is longer is scaled down to it to find digits (find_size.py; 0: never).
     """
     save, jsonl = (Path(save) if save else None), (Path(jsonl) if jsonl else None)
     if loop:
@@ -137,7 +139,7 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
             pacer = Pacer(frames.fps) if (window or live) and isinstance(frames, VideoSource) and not fast else None
             # with a keeper and a window every crop comes back (k keeps them all); the margin picks the unsure
             margin = (1.0 if window else uncertain_margin) if keeper else None
-            for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth, margin):
+            for result in process(model, frames, digits, roi, min_score, top_k, max_frames, smooth, margin, find_size):
                 if pacer:
                     pacer.wait()
                 summary.add(result)

@@ -11,6 +11,7 @@ import numpy as np
 
 from .affinity import split_cores
 from .digits import digit_candidates
+from .find_size import FIND_SIZE, scaled_for_finding, to_frame
 from .heap import keep_freed_memory
 from .images import fit_batch, fit_box, fit_to_input
 from .model import Model
@@ -70,15 +71,17 @@ def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]
     return fit_to_input(region, model.card)[None], [box]
 
 
-def digit_batch(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list, list]:
-    """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices))."""
-    offset = roi[:2] if roi else (0, 0)
-    boxes, crops, splits = digit_candidates(crop(image, roi) if roi else image)
-    move = lambda box: [box[0] + offset[0], box[1] + offset[1], box[2], box[3]]  # noqa: E731
-    boxes = [move(b) for b in boxes]
+def digit_batch(model: Model, image: np.ndarray, roi,
+                find_size: int | None = FIND_SIZE) -> tuple[np.ndarray, list, list]:
+    """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices)). Digits
+    are found in the frame (or ``roi``) scaled down to ``find_size`` (find_size.py); boxes are frame pixels."""
+    offset = tuple(roi[:2]) if roi else (0, 0)
+    region, scale = scaled_for_finding(crop(image, roi) if roi else image, find_size)
+    boxes, crops, splits = digit_candidates(region)
+    boxes = [to_frame(b, scale, offset) for b in boxes]
     if splits:
         crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _ in splits])])
-    splits = [(move(whole), pieces) for whole, _, pieces in splits]
+    splits = [(to_frame(whole, scale, offset), pieces) for whole, _, pieces in splits]
     c = model.card
     if (c.height, c.width, c.channels) != (28, 28, 1):
         return (fit_batch(list(crops), c.height, c.width, c.channels) if len(crops) else
@@ -86,11 +89,13 @@ def digit_batch(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list,
     return crops[..., None], boxes, splits
 
 
-def prepare(model: Model, image: np.ndarray, digits: bool, roi=None) -> tuple[np.ndarray, list, float, list]:
+def prepare(model: Model, image: np.ndarray, digits: bool, roi=None,
+            find_size: int | None = FIND_SIZE) -> tuple[np.ndarray, list, float, list]:
     """(model input batch, boxes, ms it took, splits): the digits found and cut out (and whole crops of blobs
     cut as touching digits after them, see read_whole_or_pieces), or the frame's ROI."""
     t0 = time.perf_counter()
-    batch, boxes, splits = digit_batch(model, image, roi) if digits else (*whole_frame(model, image, roi), [])
+    batch, boxes, splits = digit_batch(model, image, roi, find_size) if digits else \
+        (*whole_frame(model, image, roi), [])
     return batch, boxes, (time.perf_counter() - t0) * 1e3, splits
 
 
@@ -224,7 +229,7 @@ def digit_detections(model: Model, boxes: list, probs: np.ndarray, min_score: fl
 
 def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score: float = 0.5, top_k: int = 1,
             max_frames: int | None = None, smooth: bool = True,
-            uncertain_margin: float | None = None) -> Iterator[FrameResult]:
+            uncertain_margin: float | None = None, find_size: int | None = FIND_SIZE) -> Iterator[FrameResult]:
     """Frames in, timed results out. Stops after ``max_frames`` frames when given.
 
     ``smooth``: digit readings are tracked across frames and voted (see tracking.py), and a still digit's
@@ -244,13 +249,13 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
         pending = None  # (frame, read ms, future of prepare)
         while max_frames is None or count < max_frames:
             if pending is None:
-                pending = read_and_prepare(frames, finder, model, digits, roi)
+                pending = read_and_prepare(frames, finder, model, digits, roi, find_size)
                 if pending is None:
                     return
             frame, read_ms, future = pending
             pending = None
             if max_frames is None or count + 1 < max_frames:
-                pending = read_and_prepare(frames, finder, model, digits, roi)
+                pending = read_and_prepare(frames, finder, model, digits, roi, find_size)
             unsure = [] if uncertain_margin is not None else None
             reused_before = cache.reused if cache is not None else 0
             detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k, tracker,
@@ -263,13 +268,13 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
                 return  # the source ended
 
 
-def read_and_prepare(frames, finder: ThreadPoolExecutor, model: Model, digits: bool, roi):
+def read_and_prepare(frames, finder: ThreadPoolExecutor, model: Model, digits: bool, roi, find_size: int | None):
     """(next frame, ms to read it, its ``prepare`` started on ``finder``), or None at the end of the source."""
     t0 = time.perf_counter()
     frame = next(frames, None)
     if frame is None:
         return None
-    return frame, (time.perf_counter() - t0) * 1e3, finder.submit(prepare, model, frame.image, digits, roi)
+    return frame, (time.perf_counter() - t0) * 1e3, finder.submit(prepare, model, frame.image, digits, roi, find_size)
 
 
 LATENCY_WINDOW = 10_000  # frames the latency percentiles cover: memory stays flat however long a run lasts

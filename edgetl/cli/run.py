@@ -10,6 +10,7 @@ import typer
 
 from edgetl.runtime.card import FITS
 from edgetl.runtime.errors import UserError
+from edgetl.runtime.find_size import FIND_SIZE
 from edgetl.runtime.providers import DEVICE_CHOICES
 
 
@@ -98,6 +99,9 @@ def register(app: typer.Typer, friendly) -> None:
         uncertain_margin: float = typer.Option(0.3, min=0.0, max=1.0, help="With --save-uncertain: a crop is "
                                                "unsure when its best digit beats the second by less than this; 1 keeps every "
                                                "crop, confident misreads too."),
+        find_size: int = typer.Option(FIND_SIZE, min=0, help="A frame (or --roi) whose shorter side is longer "
+                                      "than this is scaled down to it to find and read digits: the finder is set "
+                                      "for 640x480, and HD frames read worse and slower at full size. 0: full size."),
     ):
         """Run an exported model on a camera, video, images or stream; draw and log what it reads."""
         from edgetl.runtime._io import SIGNAL_EXIT
@@ -129,7 +133,7 @@ def register(app: typer.Typer, friendly) -> None:
                              check_roi=parsed_roi,  # the first frame must contain the whole --roi
                              loop=loop, serve=live,  # run closes it
                              fast=fast, save_uncertain=save_uncertain, uncertain_margin=uncertain_margin,
-                             max_reconnects=max_reconnects)
+                             max_reconnects=max_reconnects, find_size=find_size)
         typer.echo(json.dumps(summary))
         if summary.get("stopped"):
             typer.echo(stopped_message(summary), err=True)
