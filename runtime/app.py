@@ -96,7 +96,7 @@ def run(model, source: str, digits: bool | None = None, show: bool = True, save:
     ``serve``: the live view, ``[HOST:]PORT`` text or a serve.LiveServer (closed when run ends).
     ``fast``: a video file shown in a window or served plays as fast as it is processed, not at its own rate.
     ``save_uncertain``: a folder for the digit crops refused or read with a top-2 gap under ``uncertain_margin``.
-    ``find_size``: a frame whose shorter side is longer is scaled down to it to find digits (find_size.py; 0: never).
+    ``find_size``: digits are found in each frame scaled until its shorter side is this (find_size.py; 0: never).
     """
     save, jsonl = (Path(save) if save else None), (Path(jsonl) if jsonl else None)
     if loop:

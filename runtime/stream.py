@@ -11,7 +11,7 @@ import numpy as np
 
 from .affinity import split_cores
 from .digits import digit_candidates
-from .find_size import FIND_SIZE, scaled_for_finding, to_frame
+from .find_size import FIND_SIZE, find_scale, scaled_for_finding, to_frame
 from .heap import keep_freed_memory
 from .images import fit_batch, fit_box, fit_to_input
 from .model import Model
@@ -74,10 +74,10 @@ def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]
 def digit_batch(model: Model, image: np.ndarray, roi,
                 find_size: int | None = FIND_SIZE) -> tuple[np.ndarray, list, list]:
     """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices)). Digits
-    are found in the frame (or ``roi``) scaled down to ``find_size`` (find_size.py); boxes are frame pixels."""
+    are found in the frame (or ``roi``) scaled as find_size.py says for the frame; boxes are frame pixels."""
     offset = tuple(roi[:2]) if roi else (0, 0)
-    region, scale = scaled_for_finding(crop(image, roi) if roi else image, find_size)
-    boxes, crops, splits = digit_candidates(region)
+    scale = find_scale(image.shape, find_size)  # the frame's, not the region's: the camera sets a stroke's width
+    boxes, crops, splits = digit_candidates(scaled_for_finding(crop(image, roi) if roi else image, scale))
     boxes = [to_frame(b, scale, offset) for b in boxes]
     if splits:
         crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _ in splits])])

@@ -99,9 +99,10 @@ def register(app: typer.Typer, friendly) -> None:
         uncertain_margin: float = typer.Option(0.3, min=0.0, max=1.0, help="With --save-uncertain: a crop is "
                                                "unsure when its best digit beats the second by less than this; 1 keeps every "
                                                "crop, confident misreads too."),
-        find_size: int = typer.Option(FIND_SIZE, min=0, help="A frame (or --roi) whose shorter side is longer "
-                                      "than this is scaled down to it to find and read digits: the finder is set "
-                                      "for 640x480, and HD frames read worse and slower at full size. 0: full size."),
+        find_size: int = typer.Option(FIND_SIZE, min=0, help="Digits are found in the frame (and --roi) scaled "
+                                      "until its shorter side is this many px (enlarged at most 2x): the finder is "
+                                      "set for 640x480; HD and 320x240 frames read worse at their own size. 0: their "
+                                      "own size."),
     ):
         """Run an exported model on a camera, video, images or stream; draw and log what it reads."""
         from edgetl.runtime._io import SIGNAL_EXIT
