@@ -251,12 +251,13 @@ class StubModel:
 
 
 def synthetic_frames(n: int = 12):
-    """Three printed digits drifting a few px per frame, the third gone half way: a tiny video."""
+    """Three printed digits drifting a few px per frame, the third gone half way: a tiny video, filmed at 640x480 (the
+    finder's own size, so its crops are not rescaled: the stub's reading hangs on every pixel of a crop)."""
     import cv2
 
     frames = []
     for t in range(n):
-        frame = np.full((240, 320, 3), 220, np.uint8)
+        frame = np.full((480, 640, 3), 220, np.uint8)
         for k, (x, y) in enumerate([(40, 60), (130, 70), (220, 60)]):
             if k == 2 and t >= n // 2:
                 continue
@@ -310,7 +311,7 @@ def test_app_run_smooth_and_no_smooth_on_a_video(tmp_path, monkeypatch):
     monkeypatch.setattr(reuse, "MAX_DIFF", -1.0)
     frames = synthetic_frames()
     video = tmp_path / "tiny.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (640, 480))
     for frame in frames:
         writer.write(frame)
     writer.release()
