@@ -47,12 +47,12 @@ def scaled_for_finding(region: np.ndarray, scale: float) -> np.ndarray:
     return small
 
 
-def to_frame(box, scale: float, offset: tuple[int, int] = (0, 0)) -> list[int]:
-    """A box found at ``scale`` in a region at ``offset`` of the frame, in the frame's pixels (covering at least
-    every frame pixel the found box covers)."""
+def to_frame(box, scale: float, region: tuple[int, ...], offset: tuple[int, int] = (0, 0)) -> list[int]:
+    """A box found at ``scale`` in a region of shape ``region`` at ``offset`` of the frame, in the frame's pixels:
+    every frame pixel the found box covers, and none outside the region (a rounded size may reach a pixel past it)."""
     x, y, w, h = box
     if scale == 1.0:
         return [x + offset[0], y + offset[1], w, h]
     x0, y0 = math.floor(x / scale), math.floor(y / scale)
-    x1, y1 = math.ceil((x + w) / scale), math.ceil((y + h) / scale)
+    x1, y1 = min(math.ceil((x + w) / scale), region[1]), min(math.ceil((y + h) / scale), region[0])
     return [x0 + offset[0], y0 + offset[1], x1 - x0, y1 - y0]

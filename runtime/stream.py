@@ -77,11 +77,12 @@ def digit_batch(model: Model, image: np.ndarray, roi,
     are found in the frame (or ``roi``) scaled as find_size.py says for the frame; boxes are frame pixels."""
     offset = tuple(roi[:2]) if roi else (0, 0)
     scale = find_scale(image.shape, find_size)  # the frame's, not the region's: the camera sets a stroke's width
-    boxes, crops, splits = digit_candidates(scaled_for_finding(crop(image, roi) if roi else image, scale))
-    boxes = [to_frame(b, scale, offset) for b in boxes]
+    region = crop(image, roi) if roi else image
+    boxes, crops, splits = digit_candidates(scaled_for_finding(region, scale))
+    boxes = [to_frame(b, scale, region.shape, offset) for b in boxes]
     if splits:
         crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _ in splits])])
-    splits = [(to_frame(whole, scale, offset), pieces) for whole, _, pieces in splits]
+    splits = [(to_frame(whole, scale, region.shape, offset), pieces) for whole, _, pieces in splits]
     c = model.card
     if (c.height, c.width, c.channels) != (28, 28, 1):
         return (fit_batch(list(crops), c.height, c.width, c.channels) if len(crops) else

@@ -34,8 +34,10 @@ def test_a_frame_is_brought_to_the_finders_size_and_a_small_one_enlarged_at_most
     assert find_scale((240, 320, 3)) == 2.0 and find_scale((28, 28)) == MAX_ENLARGE == 2.0
     assert find_scale((1080, 1920, 3), 0) == 1.0 and find_scale((240, 320), None) == 1.0
     # a box found at 0.25 covers every frame pixel it covers there, offset by the --roi's corner
-    assert to_frame([10, 20, 5, 7], 0.25, (100, 50)) == [140, 130, 20, 28]
-    assert to_frame([10, 20, 5, 7], 1 / 3) == [30, 60, 15, 21]
+    assert to_frame([10, 20, 5, 7], 0.25, (480, 640), (100, 50)) == [140, 130, 20, 28]
+    assert to_frame([10, 20, 5, 7], 1 / 3, (480, 640)) == [30, 60, 15, 21]
+    # 1919 px wide at 480 / 1080 is 853 px (852.9 rounded up): a box to that edge stops at the frame's, 1919 not 1920
+    assert to_frame([833, 0, 20, 10], FIND_SIZE / 1080, (1080, 1919)) == [1874, 0, 45, 23]
 
 
 def test_digits_in_an_hd_frame_are_found_at_the_finders_size_and_boxed_in_frame_pixels():
