@@ -80,7 +80,7 @@ def main() -> None:
                    "correct": correct / max(1, detections), "exact": exact / frames_n, "fps": frames_n / seconds}
             results.append(row)
             factor = find_scale(frames[0].shape, find_size)
-            where = "full size" if factor == 1 else f"x{factor:.2f}: {round(w * factor)}x{round(h * factor)}"
+            where = "its own size" if factor == 1 else f"x{factor:.2f}: {round(w * factor)}x{round(h * factor)}"
             print(f"| {row['frame']} | {where} | {row['read']:.2%} | {row['correct']:.2%} | {row['exact']:.2%} | "
                   f"{row['fps']:.0f} |", flush=True)
     save("find_size", {"model": str(args.model), "clips": args.clip, "rows": results})
