@@ -45,21 +45,14 @@ def processing_only(model_path: Path, frames: list[np.ndarray]) -> tuple[float, 
     finding the next frame's digits while the model reads this one's), frames already decoded in memory.
     Latency is a frame's own find + classify time."""
     from edgetl.runtime.model import Model
-    from edgetl.runtime.sources import Frame, FrameSource
+    from edgetl.runtime.sources import ArraySource
     from edgetl.runtime.stream import process
 
-    class Decoded(FrameSource):
-        def __init__(self, images):
-            self.images = images
-
-        def frames(self):
-            return (Frame(i, image, "") for i, image in enumerate(self.images))
-
     model = Model(model_path, device="cpu")
-    for _ in process(model, Decoded(frames[:20]), digits=True):
+    for _ in process(model, ArraySource(frames[:20]), digits=True):
         pass
     start = time.perf_counter()
-    times = [result.latency_ms for result in process(model, Decoded(frames), digits=True)]
+    times = [result.latency_ms for result in process(model, ArraySource(frames), digits=True)]
     fps = len(frames) / (time.perf_counter() - start)
     return fps, float(np.percentile(times, 50)), float(np.percentile(times, 95))
 

@@ -163,6 +163,17 @@ class FrameSource:
         self.close()
 
 
+class ArraySource(FrameSource):
+    """Frames already in memory (BGR arrays, a list or any iterable), as one video: for a program that captures or
+    decodes frames itself and hands them to stream.process."""
+
+    def __init__(self, images):
+        self.images = images
+
+    def frames(self) -> Iterator[Frame]:
+        return (Frame(i, image, "") for i, image in enumerate(self.images))
+
+
 class ImageSource(FrameSource):
     def __init__(self, files: list[Path], spec: str, loop: bool = False):
         if not files:

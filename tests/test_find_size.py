@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgetl.runtime.find_size import FIND_SIZE, MAX_ENLARGE, find_scale, to_frame
-from edgetl.runtime.sources import Frame, FrameSource
+from edgetl.runtime.sources import ArraySource
 from edgetl.runtime.stream import digit_batch, process
 from edgetl.runtime.tracking import iou
 
@@ -59,21 +59,14 @@ def test_digits_in_an_hd_frame_are_found_at_the_finders_size_and_boxed_in_frame_
     assert len(half) == 3 and all(iou([v / 2 for v in a], b) >= 0.8 for a, b in zip(boxes, half)), half
 
 
-class Frames(FrameSource):
-    def __init__(self, images):
-        self.images = images
-
-    def frames(self):
-        return (Frame(i, image, "") for i, image in enumerate(self.images))
-
-
 def read_alike(model, frames: list, factor: float, find_size: int = FIND_SIZE) -> tuple[int, int, int]:
     """(digits read in the 640x480 frames, in the frames scaled by ``factor``, read alike in both: the same label,
     the box scaled back overlapping by IoU 0.8), read as `edgetl run --no-smooth` reads them."""
     how = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     scaled = [cv2.resize(f, None, fx=factor, fy=factor, interpolation=how) for f in frames]
-    at_640 = [r.detections for r in process(model, Frames(frames), digits=True, smooth=False)]
-    at_other = [r.detections for r in process(model, Frames(scaled), digits=True, smooth=False, find_size=find_size)]
+    at_640 = [r.detections for r in process(model, ArraySource(frames), digits=True, smooth=False)]
+    at_other = [r.detections for r in process(model, ArraySource(scaled), digits=True, smooth=False,
+                                              find_size=find_size)]
     same = sum(any(d.label == e.label and iou(d.box, [v / factor for v in e.box]) >= 0.8 for e in other)
                for mine, other in zip(at_640, at_other) for d in mine)
     return sum(map(len, at_640)), sum(map(len, at_other)), same
