@@ -15,7 +15,6 @@ log = logging.getLogger(__name__)
 REJECT_CLASS = "not a digit"
 REJECT_FRACTION = 0.12  # clutter crops per training digit: about one more class's worth
 VAL_FRACTION = 0.1
-PAIR_FRACTION = 0.25
 
 
 def extend_digits(train, val, dataset, config):
@@ -43,14 +42,6 @@ def extend_digits(train, val, dataset, config):
         n = max(10, int(round(REJECT_FRACTION * len(y))))
         n_val = max(5, int(round(n * VAL_FRACTION)))
         crops = clutter_crops(n + n_val, config.seed)
-        if PAIR_FRACTION:
-            from edgetl.clutter import touching_pairs
-
-            n_p = int(round(PAIR_FRACTION * n))
-            n_pv = max(1, int(round(n_p * VAL_FRACTION)))
-            pairs = touching_pairs(n_p + n_pv, config.seed)
-            crops = np.concatenate([crops[:n], pairs[:n_p], crops[n:], pairs[n_p:]])
-            n, n_val = n + n_p, n_val + n_pv
         label = len(class_names)
         class_names.append(REJECT_CLASS)
         x = np.concatenate([x, crops[:n]])
