@@ -73,8 +73,7 @@ def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]
 
 def digit_batch(model: Model, image: np.ndarray, roi,
                 find_size: int | None = FIND_SIZE) -> tuple[np.ndarray, list, list]:
-    """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices, whether
-    the cut was only tried: touching.py)). Digits
+    """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices)). Digits
     are found in the frame (or ``roi``) scaled as find_size.py says for the frame; boxes are frame pixels."""
     offset = tuple(roi[:2]) if roi else (0, 0)
     scale = find_scale(image.shape, find_size)  # the frame's, not the region's: the camera sets a stroke's width
@@ -82,8 +81,8 @@ def digit_batch(model: Model, image: np.ndarray, roi,
     boxes, crops, splits = digit_candidates(scaled_for_finding(region, scale))
     boxes = [to_frame(b, scale, region.shape, offset) for b in boxes]
     if splits:
-        crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _, _ in splits])])
-    splits = [(to_frame(whole, scale, region.shape, offset), pieces, tried) for whole, _, pieces, tried in splits]
+        crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _ in splits])])
+    splits = [(to_frame(whole, scale, region.shape, offset), pieces) for whole, _, pieces in splits]
     c = model.card
     if (c.height, c.width, c.channels) != (28, 28, 1):
         return (fit_batch(list(crops), c.height, c.width, c.channels) if len(crops) else
@@ -127,56 +126,17 @@ def whole_score_needed(boxes: list, pieces: list[int], piece_scores: np.ndarray)
     return min(WHOLE_SCORE, max(STACKED_SCORE, float(piece_scores[pieces].min())))
 
 
-TRIED_PIECE_SCORE = 0.9  # the pieces of a tried cut (touching.py) replace their whole when each reads this surely
-# and more surely than the whole (tune clips' tried cuts, per frame: 0.8 / 0.9 / 0.97 / 0.99 win 29 / 30 / 18 / 20 digits
-# for 8 / 7 / 6 / 4 false detections)
-
-
-PAIR_SHARE = 0.5  # a model with a "two digits" class (edgetl.digit_extras.PAIR_CLASS): the pieces of a tried cut
-PAIR_PIECE_SCORE = 0.5  # replace their whole when the whole reads "two digits" at PAIR_SHARE or more and each piece
-# reads a digit at PAIR_PIECE_SCORE or more; a blob cut at a valley is read in pieces when its whole reads "two digits"
-# at VALLEY_PAIR_SHARE or more
-
-
-PAIR_NAME = "two digits"
-VALLEY_PAIR_SHARE = 0.5
-
-
-def pair_share(card, outputs: np.ndarray) -> np.ndarray:
-    if PAIR_NAME not in card.class_names:
-        return np.zeros(len(outputs))
-    return outputs[:, card.class_names.index(PAIR_NAME)]
-
-
-def pieces_read_surely(card, piece_outputs: np.ndarray, whole_output: np.ndarray, whole_score: float,
-                       whole_rejected: bool) -> bool:
-    """The pieces of a tried cut read as digits, each surely (its likeliest digit's own probability, the reject
-    class's share not taken out) and more surely than their whole."""
-    digits = [i for i, name in enumerate(card.class_names) if name not in (card.reject_class, PAIR_NAME)]
-    least = float(piece_outputs[:, digits].max(axis=1).min())
-    if PAIR_NAME in card.class_names:
-        return float(pair_share(card, whole_output[None])[0]) >= PAIR_SHARE and least >= PAIR_PIECE_SCORE
-    return least >= TRIED_PIECE_SCORE and (whole_rejected or least > whole_score)
-
-
 def read_whole_or_pieces(card, boxes: list, batch: np.ndarray, outputs: np.ndarray, splits: list):
     """(boxes, batch, outputs) with each cut blob read whole, in place of its pieces, where its whole crop
-    reads as a digit with at least whole_score_needed, and each blob whose cut was only tried read whole unless
-    its pieces read surely (pieces_read_surely); the whole crops' rows dropped otherwise."""
+    reads as a digit with at least whole_score_needed; the whole crops' rows dropped otherwise."""
     n = len(boxes)
     if not splits:
         return boxes, batch[:n], outputs[:n]
     digits, rejected = digit_probabilities(card, outputs[n:])
     piece_scores = digit_probabilities(card, outputs[:n])[0].max(axis=1) if n else np.zeros(0)
     dropped, wholes = set(), []
-    for k, (whole, pieces, tried) in enumerate(splits):
-        if tried:
-            read_whole = not pieces_read_surely(card, outputs[pieces], outputs[n + k], digits[k].max(), rejected[k])
-        else:
-            read_whole = not rejected[k] and digits[k].max() >= whole_score_needed(boxes, pieces, piece_scores)
-            if pair_share(card, outputs[n + k][None])[0] >= VALLEY_PAIR_SHARE:
-                read_whole = False
-        if read_whole:
+    for k, (whole, pieces) in enumerate(splits):
+        if not rejected[k] and digits[k].max() >= whole_score_needed(boxes, pieces, piece_scores):
             dropped.update(pieces)
             wholes.append((whole, n + k))
     if not wholes:
@@ -201,9 +161,7 @@ def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score
     if not len(batch):
         outputs = np.zeros((0, len(model.card.class_names)))
     elif cache is not None and digits:
-        outputs = cache.predict(model, boxes + [whole for whole, _, _ in splits], batch,
-                                read_always=sum(not tried for _, _, tried in splits),
-                                hypotheses=frozenset(i for _, pieces, tried in splits if tried for i in pieces))
+        outputs = cache.predict(model, boxes + [whole for whole, _ in splits], batch, read_always=len(splits))
     else:
         outputs = model.predict_batch(batch)
     t2 = time.perf_counter()
@@ -234,8 +192,6 @@ def digit_probabilities(card, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     rejected = probs[:, r] >= card.reject_threshold
     digits = probs.astype(np.float64, copy=True)
     digits[:, r] = 0.0
-    if PAIR_NAME in card.class_names:
-        digits[:, card.class_names.index(PAIR_NAME)] = 0.0
     digits /= np.maximum(digits.sum(axis=1, keepdims=True), 1e-12)
     return digits, rejected
 
