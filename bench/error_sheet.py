@@ -7,7 +7,8 @@ frame with the written boxes in green and the detections in red, its frame, labe
 Kinds, as ``bench/clips.py::digit_kind`` sorts written digits: ``missed`` (no detection on the digit, and none holding
 it with another), ``missed_merged`` (not found, inside a box matched to another digit), ``misread_cut`` (read wrong
 with a box that is a piece of it or spans more), ``misread_boxed`` (read wrong with a good box); and ``false`` (a
-detection on no written digit). Looking at these sheets found the three finder fixes of 2026-12-05 evening (bench/README.md).
+detection on no written digit). Looking at these sheets found the three finder fixes of 2026-12-05 evening
+(bench/README.md). Which digits a change won and lost: bench/error_diff.py.
 """
 from __future__ import annotations
 
@@ -71,17 +72,30 @@ def main() -> None:
     truth = json.loads(args.clip.with_suffix(".json").read_text())
     records = read_clip(Model(args.model, device="cpu"), args.clip, smooth=not args.no_smooth)
     found = list(cases(truth, records, args.kind))
-    capture, at, frame, tiles = cv2.VideoCapture(str(args.clip)), -1, None, []
-    for index, box, caption in found[:args.max]:
-        while at < index:
-            frame, at = capture.read()[1], at + 1
-        tiles.append(tile(frame, truth[index], records[index]["detections"], box, caption))
+    frames = frames_at(args.clip, [index for index, _, _ in found[:args.max]])
+    tiles = [tile(frames[index], truth[index], records[index]["detections"], box, caption)
+             for index, box, caption in found[:args.max]]
     if not tiles:
         print(f"no {args.kind} on {args.clip}")
         return
-    tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % 8)
-    cv2.imwrite(str(args.out), np.vstack([np.hstack(tiles[i:i + 8]) for i in range(0, len(tiles), 8)]))
+    write_sheet(tiles, args.out)
     print(f"{len(found)} {args.kind} on {args.clip.name}; {len(tiles)} tiles in {args.out}")
+
+
+def frames_at(clip: Path, indices: list[int]) -> dict[int, np.ndarray]:
+    """The clip's frames at ``indices``, decoded once in order."""
+    capture, at, frame, frames = cv2.VideoCapture(str(clip)), -1, None, {}
+    for index in sorted(set(indices)):
+        while at < index:
+            frame, at = capture.read()[1], at + 1
+        frames[index] = frame
+    capture.release()
+    return frames
+
+
+def write_sheet(tiles: list[np.ndarray], out: Path, columns: int = 8) -> None:
+    tiles = tiles + [np.full_like(tiles[0], 255)] * (-len(tiles) % columns)
+    cv2.imwrite(str(out), np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)]))
 
 
 if __name__ == "__main__":

@@ -226,6 +226,21 @@ def test_a_digit_boxed_with_its_neighbour_is_missed_inside_the_others_box():
                                            "false_clutter": 0}
 
 
+def test_error_diff_names_each_written_digit_with_its_kind_under_each_model():
+    """bench/error_diff.py: the same written digit, keyed by frame and place, sorted under two models' readings;
+    the pair of kinds is what a change won or lost."""
+    from error_diff import digit_kinds
+
+    truth = [{"boxes": [[10, 10, 20, 30], [32, 10, 20, 30]], "labels": [0, 9]}, {"boxes": [], "labels": []}]
+    merged = [{"detections": [det([10, 10, 42, 30], "0")]}, {"detections": []}]  # one box on both: 0 right, 9 lost
+    cut = [{"detections": [det([10, 10, 20, 30], "0"), det([32, 10, 20, 30], "4")]}, {"detections": []}]
+    before, after = digit_kinds(truth, merged), digit_kinds(truth, cut)
+    assert sorted(before) == sorted(after) == [(0, 0), (0, 1)]  # an empty frame has no digit to key
+    assert [(before[key][0], after[key][0]) for key in sorted(before)] == [("right", "right"),
+                                                                         ("missed_merged", "misread_boxed")]
+    assert after[0, 1][1:] == ([32, 10, 20, 30], "0: 9 misread_boxed 4")
+
+
 def test_the_pen_spy_names_each_written_digit_and_changes_no_scene(test_digits):
     """bench/misread_sources.py sorts misreads by the MNIST digit behind each box: the spy must pair every box with
     the digit written there (digits that did not fit a row are rewritten, then dropped) and leave the scenes alone."""
