@@ -63,7 +63,7 @@ def recall_rows(seeds: list[int], scenes: int) -> list[dict]:
         for frame, boxes, _, ink, pen in desk_frames(x[..., 0], y, scenes, 1, seed, with_ink=True):
             found, ink_seen, mask, splits = find_digit_candidates(frame, CONFIG)
             levels, allowed = stroke_levels(ink_seen, CONFIG), noise_gate(ink_seen, CONFIG)
-            found = found + [whole for whole, _ in splits]  # a cut blob the classifier may read whole
+            found = found + [whole for whole, _, _ in splits]  # a cut blob the classifier may read whole
             near = within_a_pixel(mask)
             for i in range(len(boxes)):
                 pixels = ink == i + 1

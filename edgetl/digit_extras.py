@@ -1,5 +1,5 @@
-"""Extra training data for digit models: digits cut from desk pages, synthetic writing styles, and a
-"not a digit" class.
+"""Extra training data for digit models: digits cut from desk pages, synthetic writing styles, a "not a digit"
+class, and a "two digits" class (touching pairs, which the runtime then cuts: edgetl.runtime.touching).
 
 All three scale with the training set (so ``--limit`` stays quick) and go through the same augmented
 copies as the real digits.
@@ -13,6 +13,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 REJECT_CLASS = "not a digit"
+PAIR_CLASS = "two digits"  # two digits written into each other, found as one blob: the runtime cuts it
+PAIR_FRACTION = 0.03  # touching pairs per training digit (bench/README.md, "Touching digits taught to the model")
 REJECT_FRACTION = 0.12  # clutter crops per training digit: about one more class's worth
 VAL_FRACTION = 0.1
 
@@ -49,4 +51,16 @@ def extend_digits(train, val, dataset, config):
         x_val = np.concatenate([x_val, crops[n:]])
         y_val = np.concatenate([y_val, np.full(n_val, label, y_val.dtype)])
         log.info("reject class: %d clutter crops to train, %d to validate", n, n_val)
+    if config.reject and PAIR_FRACTION:
+        from edgetl.clutter import touching_pairs
+
+        n = max(10, int(round(PAIR_FRACTION * len(y))))
+        n_val = max(2, int(round(n * VAL_FRACTION)))
+        pairs = touching_pairs(n + n_val, config.seed)
+        label = len(class_names)
+        class_names.append(PAIR_CLASS)
+        x, y = np.concatenate([x, pairs[:n]]), np.concatenate([y, np.full(n, label, y.dtype)])
+        x_val = np.concatenate([x_val, pairs[n:]])
+        y_val = np.concatenate([y_val, np.full(n_val, label, y_val.dtype)])
+        log.info("two digits class: %d touching pairs to train, %d to validate", n, n_val)
     return (x, y), (x_val, y_val), class_names

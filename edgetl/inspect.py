@@ -97,6 +97,8 @@ def format_report(info: dict) -> str:
         lines += contract_lines(card)
         if card.get("reject_class"):
             lines.append(f"reject class '{card['reject_class']}' at {card['reject_threshold']}")
+        if card.get("pair_class"):
+            lines.append(f"pair class '{card['pair_class']}': a blob read as two digits is cut")
         if card.get("quantization"):
             lines.append(f"quantization {card['quantization']}")
     else:

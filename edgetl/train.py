@@ -22,7 +22,7 @@ from edgetl.config import (MAX_PASSES, TrainConfig, resolve_feature_layer, resol
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.additions import check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
-from edgetl.digit_extras import REJECT_CLASS, extend_digits
+from edgetl.digit_extras import PAIR_CLASS, REJECT_CLASS, extend_digits
 from edgetl.distribute import check_strategy, make_strategy, replicas, scope
 from edgetl.features import feature_batch
 from edgetl.fitting import fit_head, fit_suffix
@@ -263,6 +263,7 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
         preprocess=preprocess,  # the images are resized as card.TRAINING_RESIZE, the card's default resize
         backbone_input=[input_size, input_size], feature_layer=feature_layer, digits=dataset.digits,
         reject_class=REJECT_CLASS if REJECT_CLASS in class_names else None,
+        pair_class=PAIR_CLASS if PAIR_CLASS in class_names else None,
         metrics=summary, edgetl_version=__version__,
         training={"data": config.data, "n_train": n_train, "fit": config.fit, "augment": config.augment,
                   "epochs": config.epochs, "passes": config.passes, "freeze": config.freeze, "seed": config.seed, "styles": config.styles,

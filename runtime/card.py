@@ -53,6 +53,7 @@ class ModelCard:
     digits: bool = False  # True when the model reads handwritten digits (MNIST style, white on black)
     reject_class: str | None = None  # a class meaning "not a digit": the runtime drops boxes it is sure of
     reject_threshold: float = 0.99  # ... sure: its probability at least this (chosen on the tune clips and writers TUNE)
+    pair_class: str | None = None  # a class meaning "two digits written into each other": the runtime cuts such blobs
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     quantization: str | None = None
@@ -73,8 +74,9 @@ class ModelCard:
                       {"fit": FITS, "shrink": INTERPOLATIONS, "enlarge": INTERPOLATIONS})
         if self.preprocess is not None:
             check_preprocess(self.preprocess)
-        if self.reject_class is not None and self.reject_class not in self.class_names:
-            raise UserError(f"model card: reject_class {self.reject_class!r} is not one of its class_names")
+        for name in ("reject_class", "pair_class"):
+            if getattr(self, name) is not None and getattr(self, name) not in self.class_names:
+                raise UserError(f"model card: {name} {getattr(self, name)!r} is not one of its class_names")
 
     def check_types(self) -> None:
         """Field types, so a hand-edited card fails here with its name rather than later with a TypeError."""
@@ -95,8 +97,9 @@ class ModelCard:
                 fail(name, "an object")
         if self.preprocess is not None and not isinstance(self.preprocess, dict):
             fail("preprocess", "an object or null")
-        if self.reject_class is not None and not isinstance(self.reject_class, str):
-            fail("reject_class", "a string or null")
+        for name in ("reject_class", "pair_class"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                fail(name, "a string or null")
         if not (isinstance(self.reject_threshold, (int, float)) and 0.0 < self.reject_threshold <= 1.0):
             fail("reject_threshold", "a number in (0, 1]")
 

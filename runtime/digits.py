@@ -17,6 +17,7 @@ from .ink import ink_image, level_at
 from .lines import line_mask
 from .over_page import without_object_strokes
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
+from .touching import piece_near, tried_cut
 
 
 @dataclass(frozen=True)
@@ -199,9 +200,11 @@ def find_digit_boxes(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
 
 
 def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig(),
-                          paper_out: dict | None = None):
+                          paper_out: dict | None = None, try_cuts: bool = False):
     """(boxes, ink, mask, splits): as find_digit_boxes, and for each blob that was cut as touching digits and
-    could be one digit itself, (its whole box, indices of its pieces in boxes), so a classifier can choose."""
+    could be one digit itself, (its whole box, indices of its pieces in boxes, the SlantCut of a tried cut or
+    None), so a classifier can choose; tried cuts first. ``try_cuts``: a wide blob no valley parted is cut where a
+    line crosses the least ink (touching.py), for a model that says when it sees two digits (its card's pair_class)."""
     paper = {} if paper_out is None else paper_out
     ink = ink_image(frame, paper)
     mask, lines = ink_mask(ink, config)
@@ -217,14 +220,18 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
         kept = [piece for piece in pieces if digit(piece)]
         whole = len(pieces) > 1 and digit(blob)
         if whole and not kept:  # no piece of the cut is a digit: the blob is one wide digit, not touching ones
-            boxes.append(blob)
-            continue
-        if whole:
-            splits.append((blob, list(range(len(boxes), len(boxes) + len(kept)))))
+            kept = [blob]
+        elif whole:
+            splits.append((blob, list(range(len(boxes), len(boxes) + len(kept))), None))
+        tried = try_cuts and kept == [blob] and tuple(blob) not in with_bar and tried_cut(blob, mask, digit)
+        if tried:  # no valley parted it: cut where a line crosses the least ink, the classifier to choose
+            kept, cut = tried
+            splits.append((blob, [len(boxes), len(boxes) + 1], cut))
         boxes.extend(kept)
-    taken = {i for _, pieces in splits for i in pieces}
-    splits += [(whole, pair) for whole, pair in stacked_pairs(boxes, taken)
+    taken = {i for _, pieces, _ in splits for i in pieces}
+    splits += [(whole, pair, None) for whole, pair in stacked_pairs(boxes, taken)
                if digit(whole)]
+    splits.sort(key=lambda split: split[2] is None)  # tried cuts first: their wholes are plain blobs, read once
     return boxes, ink, mask, splits
 
 
@@ -350,12 +357,17 @@ def digit_crops(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig
     return boxes, crops
 
 
-def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig()):
+def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig(), try_cuts: bool = False):
     """(boxes, crops (N, 28, 28), splits): digit_crops, and for each blob cut as touching digits that could
-    be one digit, (its whole box, its crop, indices of its pieces in boxes)."""
+    be one digit, (its whole box, its crop, indices of its pieces in boxes, whether the cut was only tried)."""
     paper = {}
-    boxes, _, mask, splits = find_digit_candidates(frame, config, paper)
+    boxes, _, mask, splits = find_digit_candidates(frame, config, paper, try_cuts)
     near = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # no grid or paper inside a box
-    crops = np.stack([sharp_crop(frame, paper, near, b) for b in boxes]) if boxes else \
-        np.zeros((0, MNIST_SIZE, MNIST_SIZE), np.uint8)
-    return boxes, crops, [(whole, sharp_crop(frame, paper, near, whole), pieces) for whole, pieces in splits]
+    nears = {}  # a piece of a tried cut reads no ink from the other side of it
+    for _, pieces, cut in splits:
+        if cut is not None:
+            nears.update({pieces[0]: piece_near(near, cut, True), pieces[1]: piece_near(near, cut, False)})
+    crops = np.stack([sharp_crop(frame, paper, nears.get(i, near), b) for i, b in enumerate(boxes)]) if boxes \
+        else np.zeros((0, MNIST_SIZE, MNIST_SIZE), np.uint8)
+    return boxes, crops, [(whole, sharp_crop(frame, paper, near, whole), pieces, cut is not None)
+                          for whole, pieces, cut in splits]

@@ -50,9 +50,12 @@ class ReadingCache:
         self.reused = 0
         self.read = 0
 
-    def predict(self, model, boxes: list, batch: np.ndarray, read_always: int = 0) -> np.ndarray:
+    def predict(self, model, boxes: list, batch: np.ndarray, read_always: int = 0,
+                hypotheses: frozenset[int] = frozenset()) -> np.ndarray:
         """The last ``read_always`` rows are read every frame and never reused: a cut blob's whole crop, whose
-        reading decides against WHOLE_SCORE (stream.py), a threshold inside what ``sure`` calls sure."""
+        reading decides against WHOLE_SCORE (stream.py), a threshold inside what ``sure`` calls sure. Rows in
+        ``hypotheses`` (the pieces of a tried cut, touching.py) are reused sure or not: their reading only
+        chooses between a blob and its pieces, and an unsure piece loses to its whole."""
         self.frame += 1
         reusable = len(boxes) - read_always
         readings = [self.match(box, crop) if i < reusable else None
@@ -61,7 +64,8 @@ class ReadingCache:
         if missed:
             fresh = model.predict_batch(batch[missed])
             for i, output, sure in zip(missed, fresh, self.sure(fresh)):
-                readings[i] = self.new_reading(boxes[i], batch[i], output, bool(sure) and i < reusable)
+                readings[i] = self.new_reading(boxes[i], batch[i], output,
+                                               (bool(sure) or i in hypotheses) and i < reusable)
         self.readings = readings
         self.read += len(missed)
         self.reused += len(boxes) - len(missed)

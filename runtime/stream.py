@@ -17,6 +17,7 @@ from .images import fit_batch, fit_box, fit_to_input
 from .model import Model
 from .reuse import ReadingCache
 from .sources import FrameSource
+from .touching import PAIR_SHARE, pair_class, pair_shares, pieces_read
 from .tracking import Tracker
 from .uncertain import unsure_crops
 
@@ -73,16 +74,17 @@ def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]
 
 def digit_batch(model: Model, image: np.ndarray, roi,
                 find_size: int | None = FIND_SIZE) -> tuple[np.ndarray, list, list]:
-    """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices)). Digits
-    are found in the frame (or ``roi``) scaled as find_size.py says for the frame; boxes are frame pixels."""
+    """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices, whether
+    the cut was only tried: touching.py, for a model with a pair class)). Digits are found in the frame (or ``roi``)
+    scaled as find_size.py says for the frame; boxes are frame pixels."""
     offset = tuple(roi[:2]) if roi else (0, 0)
     scale = find_scale(image.shape, find_size)  # the frame's, not the region's: the camera sets a stroke's width
     region = crop(image, roi) if roi else image
-    boxes, crops, splits = digit_candidates(scaled_for_finding(region, scale))
+    boxes, crops, splits = digit_candidates(scaled_for_finding(region, scale), try_cuts=bool(pair_class(model.card)))
     boxes = [to_frame(b, scale, region.shape, offset) for b in boxes]
     if splits:
-        crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _ in splits])])
-    splits = [(to_frame(whole, scale, region.shape, offset), pieces) for whole, _, pieces in splits]
+        crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _, _ in splits])])
+    splits = [(to_frame(whole, scale, region.shape, offset), pieces, tried) for whole, _, pieces, tried in splits]
     c = model.card
     if (c.height, c.width, c.channels) != (28, 28, 1):
         return (fit_batch(list(crops), c.height, c.width, c.channels) if len(crops) else
@@ -128,15 +130,22 @@ def whole_score_needed(boxes: list, pieces: list[int], piece_scores: np.ndarray)
 
 def read_whole_or_pieces(card, boxes: list, batch: np.ndarray, outputs: np.ndarray, splits: list):
     """(boxes, batch, outputs) with each cut blob read whole, in place of its pieces, where its whole crop
-    reads as a digit with at least whole_score_needed; the whole crops' rows dropped otherwise."""
+    reads as a digit with at least whole_score_needed and not as two digits, and each blob whose cut was only tried
+    read whole unless it reads as two digits and its pieces as digits; the whole crops' rows dropped otherwise."""
     n = len(boxes)
     if not splits:
         return boxes, batch[:n], outputs[:n]
     digits, rejected = digit_probabilities(card, outputs[n:])
+    two = pair_shares(card, outputs[n:]) >= PAIR_SHARE
     piece_scores = digit_probabilities(card, outputs[:n])[0].max(axis=1) if n else np.zeros(0)
     dropped, wholes = set(), []
-    for k, (whole, pieces) in enumerate(splits):
-        if not rejected[k] and digits[k].max() >= whole_score_needed(boxes, pieces, piece_scores):
+    for k, (whole, pieces, tried) in enumerate(splits):
+        if tried:
+            read_whole = not (two[k] and pieces_read(card, outputs[pieces]))
+        else:
+            read_whole = not rejected[k] and not two[k] and \
+                digits[k].max() >= whole_score_needed(boxes, pieces, piece_scores)
+        if read_whole:
             dropped.update(pieces)
             wholes.append((whole, n + k))
     if not wholes:
@@ -161,7 +170,9 @@ def recognize(model: Model, image: np.ndarray, digits: bool, roi=None, min_score
     if not len(batch):
         outputs = np.zeros((0, len(model.card.class_names)))
     elif cache is not None and digits:
-        outputs = cache.predict(model, boxes + [whole for whole, _ in splits], batch, read_always=len(splits))
+        outputs = cache.predict(model, boxes + [whole for whole, _, _ in splits], batch,
+                                read_always=sum(not tried for _, _, tried in splits),
+                                hypotheses=frozenset(i for _, pieces, tried in splits if tried for i in pieces))
     else:
         outputs = model.predict_batch(batch)
     t2 = time.perf_counter()
@@ -184,14 +195,15 @@ def digit_probabilities(card, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     A box is rejected only when the reject class is sure (``card.reject_threshold``); otherwise the
     reject class's share is taken out and the digits renormalised, so an unusual but real digit (a 1
-    with a foot, a barred 7) is still read as the digit it most resembles.
+    with a foot, a barred 7) is still read as the digit it most resembles. So is the pair class's share.
     """
-    if not card.reject_class or not len(probs):
+    taken_out = [card.class_names.index(name) for name in (card.reject_class, pair_class(card)) if name]
+    if not taken_out or not len(probs):
         return probs, np.zeros(len(probs), bool)
-    r = card.class_names.index(card.reject_class)
-    rejected = probs[:, r] >= card.reject_threshold
+    rejected = (probs[:, card.class_names.index(card.reject_class)] >= card.reject_threshold if card.reject_class
+                else np.zeros(len(probs), bool))
     digits = probs.astype(np.float64, copy=True)
-    digits[:, r] = 0.0
+    digits[:, taken_out] = 0.0  # a blob read as two digits is cut (read_whole_or_pieces); whole, it reads as a digit
     digits /= np.maximum(digits.sum(axis=1, keepdims=True), 1e-12)
     return digits, rejected
 

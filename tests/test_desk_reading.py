@@ -106,7 +106,7 @@ def model(digit_run):
     from edgetl.runtime.model import Model
 
     m = Model(digit_run / "model.int8.onnx", device="cpu")
-    assert m.card.reject_class == "not a digit" and m.card.class_names[-1] == "not a digit"
+    assert (m.card.reject_class, m.card.pair_class) == ("not a digit", "two digits") == tuple(m.card.class_names[-2:])
     return m
 
 
@@ -346,7 +346,7 @@ def test_reject_class_refuses_crossings_corners_and_smudges(model, seed=31):
         page *= 1 - (coverage.astype(np.float32)[..., None] / 255 * rng.uniform(0.6, 0.9)) * (1 - np.float32(ink))
         frame = film(page, rng, gain=[1.0, 0.7, 0.5][p % 3])
         boxes, crops = digit_crops(frame)
-        probs = model.predict_batch(crops[..., None]) if len(crops) else np.zeros((0, 11))
+        probs = model.predict_batch(crops[..., None]) if len(crops) else np.zeros((0, len(model.card.class_names)))
         for kind, box in marks:
             j = max(range(len(boxes)), key=lambda b: iou(boxes[b], box), default=None)
             if j is not None and iou(boxes[j], box) >= 0.3:  # the finder cut it out: what does the model say?
@@ -377,7 +377,7 @@ def test_reject_class_keeps_real_digits(model, held_out):
     for frame, boxes, picks in written_pages(rng, indices, x, per_page=6, tints=[WHITE, CREAM, YELLOW],
                                              ink=BLACK_INK, kinds=["plain"]):
         detected_boxes, crops = digit_crops(frame)
-        page_probs = model.predict_batch(crops[..., None]) if len(crops) else np.zeros((0, 11))
+        page_probs = model.predict_batch(crops[..., None]) if len(crops) else np.zeros((0, len(model.card.class_names)))
         for box in boxes:
             j = max(range(len(detected_boxes)), key=lambda b: iou(detected_boxes[b], box), default=None)
             if j is not None and iou(detected_boxes[j], box) >= 0.5:

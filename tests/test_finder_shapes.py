@@ -80,7 +80,7 @@ def test_a_digit_broken_above_its_stem_is_offered_whole_and_two_close_rows_are_n
     cv2.putText(frame, "71", (420, 232), cv2.FONT_HERSHEY_SIMPLEX, 2.0, ink, 5, cv2.LINE_AA)  # 10 px below
     boxes, crops, splits = digit_candidates(frame)
     assert len(boxes) == 8, boxes  # 3, the loop, the stem, 4, and 2 5 / 7 1
-    assert [(whole, pieces) for whole, _, pieces in splits] == [([199, 136, 47, 70], [1, 2])]
+    assert [(whole, pieces) for whole, _, pieces, _ in splits] == [([199, 136, 47, 70], [1, 2])]
 
 
 def test_a_stacked_whole_is_read_whole_when_as_sure_as_its_less_sure_piece_and_a_side_by_side_one_needs_0_97():
@@ -101,9 +101,9 @@ def test_a_stacked_whole_is_read_whole_when_as_sure_as_its_less_sure_piece_and_a
     for pieces_boxes, whole, wins in (([[263, 273, 55, 39], [266, 323, 39, 45]], [263, 273, 55, 95], True),
                                       ([[263, 273, 27, 95], [291, 273, 27, 95]], [263, 273, 55, 95], False)):
         outputs = np.stack([row(6, 0.66), row(1, 1.0), row(9, 0.87)])
-        boxes, _, read = read_whole_or_pieces(card, pieces_boxes, batch, outputs, [(whole, [0, 1])])
+        boxes, _, read = read_whole_or_pieces(card, pieces_boxes, batch, outputs, [(whole, [0, 1], False)])
         assert (boxes == [whole] and read.argmax(axis=1).tolist() == [9]) if wins else boxes == pieces_boxes
     outputs = np.stack([row(6, 0.66), row(1, 1.0), row(9, 0.6)])  # the whole less sure than the loop: pieces stay
     assert read_whole_or_pieces(card, [[263, 273, 55, 39], [266, 323, 39, 45]], batch, outputs,
-                                [([263, 273, 55, 95], [0, 1])])[0] == [[263, 273, 55, 39], [266, 323, 39, 45]]
+                                [([263, 273, 55, 95], [0, 1], False)])[0] == [[263, 273, 55, 39], [266, 323, 39, 45]]
     assert STACKED_SCORE < 0.87 < WHOLE_SCORE

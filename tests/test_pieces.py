@@ -20,8 +20,8 @@ def test_a_blob_cut_in_two_is_offered_whole_with_its_pieces():
     cv2.line(frame, (260, 100), (262, 160), (30, 30, 30), 5, cv2.LINE_AA)  # a 1 apart: not cut, not offered
     boxes, crops, splits = digit_candidates(frame)
     assert len(boxes) == 3 and len(crops) == 3 and len(splits) == 1, (boxes, splits)
-    whole, whole_crop, pieces = splits[0]
-    assert pieces == [0, 1]
+    whole, whole_crop, pieces, tried = splits[0]
+    assert pieces == [0, 1] and not tried  # cut at a valley, not a tried cut (touching.py)
     assert whole[0] == boxes[0][0] and whole[0] + whole[2] == boxes[1][0] + boxes[1][2]  # it spans both pieces
     assert whole == [104, 111, 70, 49] and boxes[2] == [257, 98, 9, 65]
     assert whole_crop.shape == (28, 28) and whole_crop.max() == 255
@@ -36,7 +36,7 @@ def reading(digit: int | None, score: float) -> np.ndarray:
 
 def pieces_and_whole(whole_reading: np.ndarray):
     boxes = [[10, 10, 20, 40], [40, 10, 30, 40], [70, 12, 28, 38]]  # the last two are pieces of one blob
-    splits = [([40, 10, 58, 40], [1, 2])]
+    splits = [([40, 10, 58, 40], [1, 2], False)]
     outputs = np.stack([reading(7, 0.99), reading(0, 0.95), reading(1, 0.98), whole_reading])
     batch = np.arange(4, dtype=np.uint8)[:, None, None, None] * np.ones((4, 28, 28, 1), np.uint8)  # row i is all i
     return read_whole_or_pieces(CARD, boxes, batch, outputs, splits)
@@ -54,7 +54,7 @@ def test_a_one_whose_foot_runs_into_the_next_digit_is_cut_from_it():
     cv2.ellipse(frame, (152, 150), (19, 20), 0, -90, 160, ink, 6, cv2.LINE_AA)
     boxes, _, splits = digit_candidates(frame)
     assert boxes == [[89, 87, 25, 87], [114, 87, 61, 87]], boxes
-    assert [(whole, pieces) for whole, _, pieces in splits] == [([89, 87, 86, 87], [0, 1])]
+    assert [(whole, pieces) for whole, _, pieces, _ in splits] == [([89, 87, 86, 87], [0, 1])]
 
 
 def test_the_whole_replaces_its_pieces_when_it_reads_as_one_digit_surely():

@@ -105,7 +105,8 @@ def test_folder_and_glob_sources(digit_run, tmp_path):
     with open_source(str(folder / "*.png")) as src:
         assert len(list(src.frames())) == 3
     out = model.predict([np.zeros((50, 50, 3), np.uint8), np.zeros((28, 28), np.uint8)])
-    assert out.shape == (2, 11) and model.card.class_names[-1] == model.card.reject_class == "not a digit"
+    assert out.shape == (2, 12) and model.card.class_names[-2:] == [model.card.reject_class, model.card.pair_class]
+    assert model.card.class_names[-2:] == ["not a digit", "two digits"]
     result = run_cli("run", digit_run / "model.onnx", "--source", folder / "*.png", "--no-show", "--whole-frame",
                      "--save", tmp_path / "annotated", timeout=120)
     assert result.returncode == 0, result.stderr

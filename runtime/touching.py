@@ -1,0 +1,146 @@
+"""Touching digits with no clear valley between them: a cut along a slanted line tried, the model to say whether the
+blob is two digits.
+
+A 1 leaning into the digit beside it, or two digits written so close that their strokes overlap over a long run,
+leave no column of thin ink for ``pieces.split_touching``: the blob is read as one digit (a 2 and a 5 read as a 6).
+For a model with a pair class (a "two digits" class learned from touching pairs of training digits,
+``edgetl.clutter.touching_pairs``; its card's ``pair_class``), such a blob is cut where a straight line, upright or
+slanted, crosses the least ink, and its pieces are offered beside it; ``stream.read_whole_or_pieces`` keeps the
+pieces when the whole reads as two digits and each piece as a digit. A blob cut at a valley is read in pieces, not
+whole, when its whole reads as two digits.
+
+No cut through a loop is tried: the halves of a 0 read surely as a 6 and a 7. Before the pair class, no score on
+the pieces parted single wide digits from pairs (bench/README.md, "Touching digits cut where no valley parts them");
+with it, the tune clips read 35 / 97 more digits on two training seeds and the check clips 32 / 37, for 15-20% more
+false detections and fewer misreads (bench/README.md, "Touching digits taught to the model").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+TRY_ASPECT = 0.9  # a blob at least this wide (width / height) that no valley parted is tried cut
+SHEARS = (-0.4, -0.2, 0.0, 0.2, 0.4)  # the cut's slant: px across per px down
+CUT_SPAN = (0.2, 0.8)  # where the cut may cross the blob's middle row, as shares of its width
+PIECE_HEIGHT = 0.6  # each piece at least this share of the blob's height ...
+PIECE_INK = 0.1  # ... and of its ink
+LOOP_AREA = 0.01  # a hole in the blob this share of its box or larger is a loop: a cut through it halves one digit
+
+
+@dataclass(frozen=True)
+class SlantCut:
+    """A cut through a blob's box: the line x = at + shear * (y - middle), in box-local pixels."""
+
+    box: tuple[int, int, int, int]
+    at: float
+    shear: float
+
+    def left(self) -> np.ndarray:
+        """Pixels of the box left of the cut (True), box-local."""
+        _, _, w, h = self.box
+        rows = np.arange(h, dtype=np.float32)[:, None] - h / 2
+        return np.arange(w, dtype=np.float32)[None, :] < self.at + self.shear * rows
+
+
+def least_ink_cut(box: list[int], mask: np.ndarray) -> SlantCut | None:
+    """The straight line through the blob's middle span that crosses the fewest stroke pixels (upright first on a
+    tie), or None when the box is too small to cut."""
+    x, y, w, h = box
+    if h < 8 or w < 6:
+        return None
+    blob = (mask[y:y + h, x:x + w] > 0).view(np.uint8)
+    lo, hi = int(CUT_SPAN[0] * w), int(CUT_SPAN[1] * w) + 1
+    best = None
+    for shear in sorted(SHEARS, key=abs):
+        pad = int(np.ceil(abs(shear) * h / 2))
+        # shifting each row by -shear * (y - middle) makes the slanted lines columns
+        moved = cv2.warpAffine(blob, np.float32([[1, -shear, pad + shear * h / 2], [0, 1, 0]]),
+                               (w + 2 * pad, h), flags=cv2.INTER_NEAREST)
+        crossed = moved.sum(axis=0, dtype=np.int32)[pad + lo:pad + hi]
+        at = int(np.argmin(np.abs(np.arange(lo, hi) - w / 2) + 1e3 * crossed))  # least ink, then nearest the middle
+        if best is None or crossed[at] < best[0]:
+            best = (int(crossed[at]), lo + at, shear)
+    return SlantCut((x, y, w, h), float(best[1]), float(best[2]))
+
+
+def loops(box: list[int], mask: np.ndarray) -> np.ndarray:
+    """The blob's holes (paper its ink encloses) of at least LOOP_AREA of its box, box-local."""
+    x, y, w, h = box
+    blob = cv2.copyMakeBorder(mask[y:y + h, x:x + w], 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(blob, None, (0, 0), 255)  # the paper around the blob, from the border in
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_not(blob), connectivity=4)
+    kept = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= LOOP_AREA * w * h]
+    return np.isin(labels, kept)[1:-1, 1:-1] if kept else np.zeros((h, w), bool)
+
+
+def through_a_loop(cut: SlantCut, mask: np.ndarray) -> bool:
+    """The cut crosses one of the blob's loops: it would halve a 0, a 6, an 8 or a 9 (halves the classifier reads
+    surely as a 6 and a 7), not part two digits."""
+    holes = loops(list(cut.box), mask)
+    if not holes.any():
+        return False
+    _, _, w, h = cut.box
+    rows = np.arange(h)
+    columns = np.clip(np.round(cut.at + cut.shear * (rows - h / 2)).astype(int), 0, w - 1)
+    return bool(holes[rows, columns].any())
+
+
+def cut_pieces(cut: SlantCut, mask: np.ndarray) -> list[list[int]]:
+    """The boxes of the blob's ink either side of the cut, in frame pixels, or [] when one side is too short or
+    holds too little ink to be a digit."""
+    x, y, w, h = cut.box
+    blob = mask[y:y + h, x:x + w] > 0
+    left = cut.left()
+    total = np.count_nonzero(blob)
+    pieces = []
+    for side in (blob & left, blob & ~left):
+        if np.count_nonzero(side) < PIECE_INK * total:
+            return []
+        px, py, pw, ph = cv2.boundingRect(side.view(np.uint8))
+        if ph < PIECE_HEIGHT * h:
+            return []
+        pieces.append([x + px, y + py, pw, ph])
+    return pieces
+
+
+def piece_near(near: np.ndarray, cut: SlantCut, keep_left: bool) -> np.ndarray:
+    """``near`` (where a crop reads ink) without the other side of the cut inside the blob's box, so a piece's crop
+    holds none of its neighbour's strokes."""
+    x, y, w, h = cut.box
+    out = near.copy()
+    left = cut.left()
+    out[y:y + h, x:x + w][left if not keep_left else ~left] = 0
+    return out
+
+
+def tried_cut(blob: list[int], mask: np.ndarray, digit: Callable) -> tuple[list[list[int]], SlantCut] | None:
+    """(the two pieces, the cut) of a blob the finder would read whole, wide enough to be two touching digits,
+    where the cut misses every loop and both pieces look like digits (``digit``); None otherwise."""
+    if blob[2] < TRY_ASPECT * blob[3] or (cut := least_ink_cut(blob, mask)) is None or through_a_loop(cut, mask):
+        return None
+    pieces = cut_pieces(cut, mask)
+    return (pieces, cut) if pieces and all(digit(piece) for piece in pieces) else None
+
+
+PAIR_SHARE = 0.5  # a blob is two digits when its "two digits" share is at least this: the pieces of its cut are read
+PIECE_SCORE = 0.5  # ... when each reads a digit at least this surely (its own probability, no class's share taken out)
+# (bench/README.md, "Touching digits taught to the model": tune clips +35 / +97 digits on two training seeds)
+
+
+def pair_class(card) -> str | None:
+    """The card's class for two digits written into each other, if its model has one (cards before it have none)."""
+    return getattr(card, "pair_class", None)
+
+
+def pair_shares(card, outputs: np.ndarray) -> np.ndarray:
+    name = pair_class(card)
+    return outputs[:, card.class_names.index(name)] if name else np.zeros(len(outputs))
+
+
+def pieces_read(card, piece_outputs: np.ndarray) -> bool:
+    """Each piece of a cut reads as a digit at PIECE_SCORE or more."""
+    digits = [i for i, name in enumerate(card.class_names) if name not in (card.reject_class, pair_class(card))]
+    return float(piece_outputs[:, digits].max(axis=1).min()) >= PIECE_SCORE
