@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .errors import UserError
 
-CARD_FORMAT = 2  # 2: preprocess and resize as fields (1: prose "normalization"; whole-frame fit not recorded)
+CARD_FORMAT = 3  # 3: pair_class, whose share a reader must take out of the digits (an older reader would label
+# blobs "two digits"); 2: preprocess and resize as fields; 1: prose "normalization", whole-frame fit not recorded
 METADATA_KEY = "edgetl.card"
 TASKS = ("classification", "regression")
 COLOR_ORDERS = ("gray", "bgr")

@@ -75,7 +75,7 @@ PREPROCESS = {"mode": "caffe", "mean": [103.939, 116.779, 123.68], "std": [1.0, 
 def test_preprocess_and_resize_round_trip_as_fields():
     card = make_card(preprocess=PREPROCESS, resize={"fit": "pad", "shrink": "cubic", "enlarge": "nearest"})
     data = json.loads(card.to_metadata()[METADATA_KEY])
-    assert data["format"] == 2 and data["preprocess"] == PREPROCESS
+    assert data["format"] == CARD_FORMAT == 3 and data["preprocess"] == PREPROCESS
     assert data["resize"] == {"fit": "pad", "shrink": "cubic", "enlarge": "nearest"}
     assert ModelCard.from_metadata(card.to_metadata(), "m.onnx") == card
 

@@ -133,7 +133,7 @@ def test_the_card_travels_in_the_onnx_metadata_with_its_contract(models):
 
     run, onnx_path, _ = models["bgr"]
     data = json.loads(read_metadata(onnx_path)[METADATA_KEY])
-    assert data["format"] == 2 and "normalization" not in data
+    assert data["format"] == 3 and "normalization" not in data
     assert data["resize"] == {"fit": "squash", "shrink": "area", "enlarge": "linear"}
     assert data["preprocess"]["mode"] == "caffe" and data["preprocess"]["mean"] == [103.939, 116.779, 123.68]
     trained = ModelCard.load(run / "card.json")
@@ -177,8 +177,8 @@ def test_a_card_from_a_newer_edgetl_says_upgrade(models, tmp_path):
     from edgetl.runtime.model import Model
 
     _, onnx_path, _ = models["bgr"]
-    newer = with_card(onnx_path, tmp_path / "newer.onnx", lambda card: card.update(format=3))
-    with pytest.raises(UserError, match=r"newer\.onnx: model card format 3 was made by a newer edgetl .*upgrade"):
+    newer = with_card(onnx_path, tmp_path / "newer.onnx", lambda card: card.update(format=4))
+    with pytest.raises(UserError, match=r"newer\.onnx: model card format 4 was made by a newer edgetl .*upgrade"):
         Model(newer, device="cpu")
 
 
@@ -251,7 +251,7 @@ def test_inspect_shows_the_contract(models):
     from edgetl.inspect import format_report, inspect_model
 
     text = format_report(inspect_model(models["gray"][1]))
-    assert "resize (runtime, card format 2): squash to 32x32, area interpolation when shrinking, linear when " \
+    assert "resize (runtime, card format 3): squash to 32x32, area interpolation when shrinking, linear when " \
            "enlarging" in text
     assert "preprocess (in the graph): float, gray to 3 channels, caffe: (x - [103.939, 116.779, 123.68]) / " \
            "[1, 1, 1] per BGR channel; weights made for BGR" in text
