@@ -106,6 +106,9 @@ def test_a_format_1_card_loads_as_old_edgetl_ran_it():
     ("preprocess", {**PREPROCESS, "std": [1, 0, 1]}, r"preprocess.std must be 3 numbers \(B, G, R\), each > 0"),
     ("preprocess", {**PREPROCESS, "color": "rgba"}, "preprocess.color 'rgba' is not one of bgr, rgb"),
     ("preprocess", {"mode": "tf"}, "preprocess lacks mean, std, color, to_backbone"),
+    ("pair_class", "two digits", "pair_class 'two digits' is not one of its class_names"),
+    ("pair_class", 11, "pair_class must be a string or null, got 11"),
+    ("reject_class", "not a digit", "reject_class 'not a digit' is not one of its class_names"),
 ])
 def test_a_hand_edited_contract_is_named_in_one_line(field, value, message):
     data = json.loads(make_card().to_json())
@@ -113,3 +116,10 @@ def test_a_hand_edited_contract_is_named_in_one_line(field, value, message):
     with pytest.raises(UserError, match=message) as caught:
         ModelCard.from_json(json.dumps(data), source="m.onnx")
     assert "\n" not in str(caught.value)
+
+
+def test_a_digit_card_names_its_reject_and_pair_classes_and_round_trips():
+    card = make_card(class_names=[*"0123456789", "not a digit", "two digits"], reject_class="not a digit",
+                     pair_class="two digits")
+    assert ModelCard.from_metadata(card.to_metadata(), "m.onnx").pair_class == "two digits"
+    assert make_card().pair_class is None  # a card without the class: no cut is tried (stream.digit_batch)
