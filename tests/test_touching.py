@@ -42,6 +42,20 @@ def test_touching_digits_with_no_valley_are_offered_cut_and_each_piece_reads_onl
     assert on_its_own < 0.7 * np.abs(with_the_seven.astype(int) - lone_four).mean(), on_its_own
 
 
+def test_the_stream_tries_cuts_only_for_a_model_whose_card_names_a_pair_class():
+    from edgetl.runtime.stream import digit_batch
+
+    frame = page(("4", 200), ("7", 234))
+    card = dict(height=28, width=28, channels=1, class_names=CLASSES, reject_class="not a digit", reject_threshold=0.9)
+    with_pair = SimpleNamespace(card=SimpleNamespace(**card, pair_class="two digits"))
+    without = SimpleNamespace(card=SimpleNamespace(**card))  # a card from before the class: no pair_class at all
+    batch, boxes, splits = digit_batch(with_pair, frame, None)
+    assert boxes == [[202, 208, 54, 52], [247, 208, 30, 52]] and splits == [([202, 208, 75, 52], [0, 1], True)]
+    assert batch.shape == (3, 28, 28, 1)  # both pieces, then the whole
+    batch, boxes, splits = digit_batch(without, frame, None)
+    assert boxes == [[202, 208, 75, 52]] and splits == [] and batch.shape == (1, 28, 28, 1)
+
+
 def test_a_zero_is_not_cut_through_its_loop():
     """The least ink across a 0 is where a line crosses its ring top and bottom: the halves read surely as a 6
     and a 7 (tune clips: 1,188 of the 1,718 single digits tried before the loop rule were 0s)."""
