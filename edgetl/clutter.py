@@ -77,11 +77,15 @@ def drawn_crop(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
         left, right = canvas[:, :side // 2].sum(), canvas[:, side // 2:].sum()
         if min(left, right) < 0.3 * max(left, right, 1):  # one side nearly empty: that is one digit
             return drawn_crop(rng, digits)
+    return crop_of_ink(canvas)
+
+
+def crop_of_ink(canvas: np.ndarray) -> np.ndarray:
+    """The canvas's ink (above 40) cut out as the finder cuts a box; a blank crop when there is none."""
     ys, xs = np.nonzero(canvas > 40)
     if not len(xs):
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
-    box = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
-    return mnist_crop(canvas, box)
+    return mnist_crop(canvas, [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1])
 
 
 def ink_columns(digit: np.ndarray) -> tuple[int, int]:
@@ -101,8 +105,7 @@ def touching_pair(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     x = int(10 + a1 + 1 - overlap - b0)
     y = max(0, int(10 + rng.integers(-4, 5) + (28 - b.shape[0]) / 2))
     np.maximum(canvas[y:y + b.shape[0], x:x + b.shape[1]], b, out=canvas[y:y + b.shape[0], x:x + b.shape[1]])
-    ys, xs = np.nonzero(canvas > 40)
-    return mnist_crop(canvas, [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1])
+    return crop_of_ink(canvas)
 
 
 def touching_pairs(n: int, seed: int, digits: np.ndarray | None = None) -> np.ndarray:

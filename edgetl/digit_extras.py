@@ -38,29 +38,28 @@ def extend_digits(train, val, dataset, config):
 
         x_s, y_s = styled_digits(int(round(config.styles * len(y))), config.seed, x.shape[1:])
         x, y = np.concatenate([x, x_s]), np.concatenate([y, y_s.astype(y.dtype)])
+    train, val = (x, y), (x_val, y_val)
     if config.reject:
-        from edgetl.clutter import clutter_crops
+        from edgetl.clutter import clutter_crops, touching_pairs
 
         n = max(10, int(round(REJECT_FRACTION * len(y))))
         n_val = max(5, int(round(n * VAL_FRACTION)))
-        crops = clutter_crops(n + n_val, config.seed)
-        label = len(class_names)
-        class_names.append(REJECT_CLASS)
-        x = np.concatenate([x, crops[:n]])
-        y = np.concatenate([y, np.full(n, label, y.dtype)])
-        x_val = np.concatenate([x_val, crops[n:]])
-        y_val = np.concatenate([y_val, np.full(n_val, label, y_val.dtype)])
+        train, val = with_class(train, val, class_names, REJECT_CLASS, clutter_crops(n + n_val, config.seed), n)
         log.info("reject class: %d clutter crops to train, %d to validate", n, n_val)
-    if config.reject and PAIR_FRACTION:
-        from edgetl.clutter import touching_pairs
+        if PAIR_FRACTION:
+            n = max(10, int(round(PAIR_FRACTION * len(train[1]))))
+            n_val = max(2, int(round(n * VAL_FRACTION)))
+            train, val = with_class(train, val, class_names, PAIR_CLASS, touching_pairs(n + n_val, config.seed), n)
+            log.info("two digits class: %d touching pairs to train, %d to validate", n, n_val)
+    return train, val, class_names
 
-        n = max(10, int(round(PAIR_FRACTION * len(y))))
-        n_val = max(2, int(round(n * VAL_FRACTION)))
-        pairs = touching_pairs(n + n_val, config.seed)
-        label = len(class_names)
-        class_names.append(PAIR_CLASS)
-        x, y = np.concatenate([x, pairs[:n]]), np.concatenate([y, np.full(n, label, y.dtype)])
-        x_val = np.concatenate([x_val, pairs[n:]])
-        y_val = np.concatenate([y_val, np.full(n_val, label, y_val.dtype)])
-        log.info("two digits class: %d touching pairs to train, %d to validate", n, n_val)
-    return (x, y), (x_val, y_val), class_names
+
+def with_class(train, val, class_names: list[str], name: str, images: np.ndarray, n: int):
+    """(train, val) with a new class ``name`` appended to ``class_names``: the first ``n`` images train it, the rest
+    validate it."""
+    (x, y), (x_val, y_val) = train, val
+    label = len(class_names)
+    class_names.append(name)
+    n_val = len(images) - n
+    return ((np.concatenate([x, images[:n]]), np.concatenate([y, np.full(n, label, y.dtype)])),
+            (np.concatenate([x_val, images[n:]]), np.concatenate([y_val, np.full(n_val, label, y_val.dtype)])))

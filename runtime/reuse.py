@@ -54,8 +54,8 @@ class ReadingCache:
                 hypotheses: frozenset[int] = frozenset()) -> np.ndarray:
         """The last ``read_always`` rows are read every frame and never reused: a cut blob's whole crop, whose
         reading decides against WHOLE_SCORE (stream.py), a threshold inside what ``sure`` calls sure. Rows in
-        ``hypotheses`` (the pieces of a tried cut, touching.py) are reused sure or not: their reading only
-        chooses between a blob and its pieces, and an unsure piece loses to its whole."""
+        ``hypotheses`` (the pieces of a tried cut, touching.py) are reused sure or not: a piece whose crop barely
+        changed reads as it did, and a wide blob tried every frame would otherwise cost model rows every frame."""
         self.frame += 1
         reusable = len(boxes) - read_always
         readings = [self.match(box, crop) if i < reusable else None

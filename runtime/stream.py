@@ -17,7 +17,7 @@ from .images import fit_batch, fit_box, fit_to_input
 from .model import Model
 from .reuse import ReadingCache
 from .sources import FrameSource
-from .touching import PAIR_SHARE, pair_class, pair_shares, pieces_read
+from .touching import PAIR_SHARE, not_digit_columns, pair_class, pair_shares, pieces_read
 from .tracking import Tracker
 from .uncertain import unsure_crops
 
@@ -197,7 +197,7 @@ def digit_probabilities(card, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     reject class's share is taken out and the digits renormalised, so an unusual but real digit (a 1
     with a foot, a barred 7) is still read as the digit it most resembles. So is the pair class's share.
     """
-    taken_out = [card.class_names.index(name) for name in (card.reject_class, pair_class(card)) if name]
+    taken_out = not_digit_columns(card)
     if not taken_out or not len(probs):
         return probs, np.zeros(len(probs), bool)
     rejected = (probs[:, card.class_names.index(card.reject_class)] >= card.reject_threshold if card.reject_class

@@ -140,7 +140,13 @@ def pair_shares(card, outputs: np.ndarray) -> np.ndarray:
     return outputs[:, card.class_names.index(name)] if name else np.zeros(len(outputs))
 
 
+def not_digit_columns(card) -> list[int]:
+    """The output columns of the classes that are no digit: the reject class and the pair class, where the card has
+    them."""
+    return [card.class_names.index(name) for name in (card.reject_class, pair_class(card)) if name]
+
+
 def pieces_read(card, piece_outputs: np.ndarray) -> bool:
     """Each piece of a cut reads as a digit at PIECE_SCORE or more."""
-    digits = [i for i, name in enumerate(card.class_names) if name not in (card.reject_class, pair_class(card))]
-    return float(piece_outputs[:, digits].max(axis=1).min()) >= PIECE_SCORE
+    digits = np.delete(piece_outputs, not_digit_columns(card), axis=1)
+    return float(digits.max(axis=1).min()) >= PIECE_SCORE
