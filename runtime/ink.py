@@ -18,7 +18,8 @@ SHARP_EDGE = 0.2  # off_page_mask: a dark region whose edge falls this steeply (
 BUSY_PAGE = 20.0  # neutral_share: the page's 95th percentile of ink at least this (printed lines, a grid)
 COLOURED_LINES = (0.4, 0.65)  # ... and that percentile in the least affected channel, as a fraction of the most
 # affected one's: from the second value down to the first, ink counts more and more in its least affected channel
-GREY_STROKES = 0.5  # ... while the strongest ink (99.9th percentile) keeps this much there: the writing is not coloured
+GREY_STROKES = (0.4, 0.5)  # ... while the strongest ink (99.9th percentile) keeps this much there (the writing is not
+# coloured): from the second value down to the first the share fades out
 SPREAD = np.ones((5, 5), np.uint8)  # ink_image: the paper is the brightest (darkest on a board) colour this near
 SOFTEN = (5, 5)  # ink_image's Gaussian (sigma 1 px) over 5 taps, not OpenCV's 7: 0.39 ms a 640x480 frame, not 0.59
 
@@ -120,9 +121,10 @@ def neutral_share(darker: np.ndarray, reference: np.ndarray, leave_out: np.ndarr
     lines are coloured and the writing is not (a dense blue grid under a black pen), where the lines fade in that
     channel and the writing stays. In the most affected channel such a grid is as dark as the strokes (squared
     paper 14 px a square: its 95th percentile 101, the writing 102-138): the finder's thresholds cut the digits
-    into pieces and none was read. Between clearly coloured and grey lines the share falls gradually, so a page
-    near the boundary does not switch from one ink to the other from frame to frame. ``darker`` is the
-    quarter-size paper minus the frame, per channel; a coloured pen (or no writing) keeps the usual ink (0).
+    into pieces and none was read. Between clearly coloured and grey lines the share falls gradually, and so it does
+    between a grey pen and one of the lines' colour, so a page near either boundary does not switch from one ink to
+    the other from frame to frame. ``darker`` is the quarter-size paper minus the frame, per channel; a coloured pen
+    (or no writing) keeps the usual ink (0).
     ``leave_out``: 1 over what is not the page (a hand, a pen, the desk), counted in neither percentile: a hand's
     rim and a pen's colour passed for the strongest ink and a grid's lines came back as strokes beside them."""
     if darker.ndim == 2:
@@ -138,10 +140,13 @@ def neutral_share(darker: np.ndarray, reference: np.ndarray, leave_out: np.ndarr
     least = np.bincount(least.ravel(), minlength=256)
     busy_most, strongest_most = level_at(most, 0.95), level_at(most, 0.999)
     busy_least, strongest_least = level_at(least, 0.95), level_at(least, 0.999)
-    if busy_most < BUSY_PAGE or strongest_least < GREY_STROKES * strongest_most:
+    if busy_most < BUSY_PAGE:
         return 0.0
     low, high = COLOURED_LINES
-    return float(np.clip((high - busy_least / busy_most) / (high - low), 0.0, 1.0))
+    lines_coloured = np.clip((high - busy_least / busy_most) / (high - low), 0.0, 1.0)
+    grey_low, grey_high = GREY_STROKES
+    writing_grey = np.clip((strongest_least / max(strongest_most, 1) - grey_low) / (grey_high - grey_low), 0.0, 1.0)
+    return float(lines_coloured * writing_grey)
 
 
 def closed_brightness(small: np.ndarray) -> np.ndarray:

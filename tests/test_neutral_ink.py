@@ -85,6 +85,22 @@ def test_the_share_falls_gradually_between_coloured_and_grey_lines():
     assert all(a < b for a, b in zip(shares[1:-2], shares[2:-1])) and 0.0 < shares[2] < 1.0, shares
 
 
+def test_the_share_fades_as_the_writing_takes_the_lines_colour():
+    """A grey-blue pen on a blue grid keeps about half its darkness in the least affected channel: wide-201 frames 208
+    and 209 (one scene, 0.48 and 0.50 of it) switched from one ink to the other, and in the usual ink the grid cut
+    all seven digits of frame 208 into specks. Between a grey pen and the lines' own colour the share fades."""
+    darker = np.zeros((120, 160, 3), np.uint8)
+    darker[::4] = (10, 60, 60)  # blue printed lines: dark in red and green, faint in blue
+    darker[100:104, 20:120] = 200
+    reference = np.full((120, 160), 240, np.uint8)
+    shares = []
+    for least in (110, 95, 90, 85, 70):  # the stroke's blue channel: 0.55 .. 0.35 of its darkness
+        darker[100:104, 20:120, 0] = least
+        shares.append(ink_module.neutral_share(darker, reference))
+    assert shares[0] == 1.0 and shares[-1] == 0.0, shares
+    assert all(a > b for a, b in zip(shares, shares[1:])) and 0.0 < shares[2] < 1.0, shares
+
+
 def test_each_pixels_largest_and_smallest_channel_match_numpys():
     """channel_max / channel_min read every third column of a 1x3 dilate / erode along the interleaved row: an
     anchor one off would mix a pixel's channels with its neighbour's."""
