@@ -12,6 +12,7 @@ import numpy as np
 
 THICK = 3  # half-size px: a segment with mask this far out on both sides is the inside of a stroke
 INSIDE_SHARE = 0.5  # ... along more than this share of its length
+GAP = 6  # half-size px: a printed line broken by noise (a dim page) is one line across gaps this long
 
 
 def line_mask(mask: np.ndarray, min_length: float, width: int = 3) -> np.ndarray:
@@ -20,7 +21,7 @@ def line_mask(mask: np.ndarray, min_length: float, width: int = 3) -> np.ndarray
     small = cv2.resize(mask, (w // 2, h // 2), interpolation=cv2.INTER_NEAREST)
     length = max(8, int(min_length / 2))
     segments = cv2.HoughLinesP(small, 1, np.pi / 180, threshold=int(length * 0.6), minLineLength=length,
-                               maxLineGap=3)
+                               maxLineGap=GAP)
     out = np.zeros_like(mask)
     if segments is None:
         return out
