@@ -14,7 +14,7 @@ import numpy as np
 
 from .crop import MNIST_SIZE, sharp_crop
 from .ink import ink_image, level_at
-from .lines import line_mask
+from .lines import draw_segments, line_segments, segment_levels
 from .over_page import without_object_strokes
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
 from .touching import piece_near, tried_cut
@@ -75,11 +75,12 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     h, w = ink.shape
     levels = stroke_levels(ink, config)
     weak = (ink > levels["weak"]).view(np.uint8)
-    lines = line_mask(weak * np.uint8(255), config.line_length * w)
+    segments = line_segments(weak * np.uint8(255), config.line_length * w)
+    lines = np.zeros_like(ink)
     # where a stroke may start: well above the ink's local floor, and off the printed lines
     allowed = ink > noise_gate(ink, config)
-    if lines.any():  # printed lines out first, so a stroke crossing one does not grow along it
-        lines = without_darker_strokes(ink, lines, config.over_line)
+    if len(segments):  # printed lines out first, so a stroke crossing one does not grow along it
+        lines = without_darker_strokes(ink, segments, config.over_line)
         weak = cv2.subtract(weak, lines // 255)
         allowed &= lines == 0
     strong = (ink > levels["strong"]) & allowed
@@ -130,12 +131,14 @@ def noise_gate(ink: np.ndarray, config: DigitFinderConfig) -> np.ndarray:
     return cv2.convertScaleAbs(local_noise(ink), alpha=config.above_noise)
 
 
-def without_darker_strokes(ink: np.ndarray, lines: np.ndarray, ratio: float) -> np.ndarray:
-    """The printed lines less their pixels ``ratio`` times darker than the lines' own ink (the 75th percentile
-    of the ink under them): a pen stroke that runs along a line (the top of a 9's loop on a ruled line) stays
-    a stroke, where removed with the line it left an open loop read as 4."""
-    level = level_at(np.bincount(ink[lines > 0], minlength=256), 0.75)
-    return cv2.bitwise_and(lines, cv2.compare(ink, ratio * max(level, 1), cv2.CMP_LE))
+def without_darker_strokes(ink: np.ndarray, segments: np.ndarray, ratio: float) -> np.ndarray:
+    """The printed lines (255) less their pixels ``ratio`` times darker than the line's own ink (the 75th percentile
+    of the ink under it): a pen stroke that runs along a line (the top of a 9's loop on a ruled line) stays a
+    stroke, where removed with the line it left an open loop read as 4. Each line is judged by its own ink: judged
+    by all lines' together, a dark margin among faint ruled lines stayed a stroke, and its pieces were read as 1s."""
+    limits = np.clip(np.round(ratio * np.maximum(segment_levels(ink, segments), 1)), 1, 255)
+    limit = draw_segments(ink.shape, segments, limits)
+    return cv2.bitwise_and(cv2.compare(limit, 0, cv2.CMP_GT), cv2.compare(ink, limit, cv2.CMP_LE))
 
 
 def local_noise(ink: np.ndarray) -> np.ndarray:

@@ -83,6 +83,24 @@ def test_a_printed_line_broken_into_dashes_by_a_dim_pages_noise_is_found_whole()
     assert not line_mask(row, 0.25 * W).any()
 
 
+def test_each_printed_line_is_judged_by_its_own_ink_so_a_dark_margin_among_faint_ruled_lines_is_a_line():
+    """A stroke along a printed line is ink 1.5 times darker than the line's own. Judged by all the lines' ink together,
+    a red margin twice as dark as the faint ruled lines found beside it (wide-201 frames 342-343, an empty page) stayed
+    a stroke, and its pieces were boxed as digits; judged by its own ink it is a line. A pen stroke along a ruled line
+    still stays a stroke."""
+    from edgetl.runtime.digits import without_darker_strokes
+    from edgetl.runtime.lines import line_segments
+
+    ink = np.zeros((H, W), np.uint8)
+    ink[20::25] = 50  # faint ruled lines, one px
+    ink[:, 100:102] = 110  # the margin
+    ink[270, 300:340] = 150  # a pen stroke along the ruled line at row 270
+    segments = line_segments((ink > 30).view(np.uint8) * np.uint8(255), 0.25 * W)
+    lines = without_darker_strokes(ink, segments, 1.5)
+    assert (lines[:, 100] > 0).mean() > 0.95  # the margin is a line, not a stroke
+    assert not lines[270, 305:335].any() and (lines[270, 400:600] > 0).all()  # the pen's stroke on the line stays
+
+
 def test_a_digit_broken_above_its_stem_is_offered_whole_and_two_close_rows_are_not():
     """A 9 whose loop the pen left open above its stem came out as two boxes one above the other, each read alone (a
     5 or 6 and a 1: wide-205 frames 36, 248, 540). Such a pair, with a digit of its row beside it reaching across
