@@ -76,11 +76,10 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     levels = stroke_levels(ink, config)
     weak = (ink > levels["weak"]).view(np.uint8)
     segments = line_segments(weak * np.uint8(255), config.line_length * w)
-    lines = np.zeros_like(ink)
+    lines = without_darker_strokes(ink, segments, config.over_line) if len(segments) else np.zeros_like(ink)
     # where a stroke may start: well above the ink's local floor, and off the printed lines
     allowed = ink > noise_gate(ink, config)
     if len(segments):  # printed lines out first, so a stroke crossing one does not grow along it
-        lines = without_darker_strokes(ink, segments, config.over_line)
         weak = cv2.subtract(weak, lines // 255)
         allowed &= lines == 0
     strong = (ink > levels["strong"]) & allowed
