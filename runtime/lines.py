@@ -30,11 +30,6 @@ def line_segments(mask: np.ndarray, min_length: float) -> np.ndarray:
     return segments[~inside_thick_strokes(solid, segments)] * 2
 
 
-def line_mask(mask: np.ndarray, min_length: float, width: int = 3) -> np.ndarray:
-    """255 on the long straight segments of ``mask`` (drawn ``width`` px wide), 0 elsewhere."""
-    return draw_segments(mask.shape, line_segments(mask, min_length), width=width)
-
-
 def draw_segments(shape, segments: np.ndarray, values: np.ndarray | None = None, width: int = 3) -> np.ndarray:
     """The segments drawn ``width`` px wide, each with its value (255 without ``values``); where they cross, the
     larger value."""

@@ -68,19 +68,22 @@ def test_a_printed_line_broken_into_dashes_by_a_dim_pages_noise_is_found_whole()
     """In a dim, noisy frame the weak stroke mask holds a faint ruled line or margin as dashes (tune-100 frames 60-69:
     10-20 px gaps); found as one line across gaps up to 12 px, its pieces no longer read as 1s, 4s and 7s (tune clips
     65 -> 44 false detections off the digits). A row of digits 14 px apart is not a line."""
-    from edgetl.runtime.lines import line_mask
+    from edgetl.runtime.lines import draw_segments, line_segments
+
+    def line_mask(mask: np.ndarray) -> np.ndarray:
+        return draw_segments(mask.shape, line_segments(mask, 0.25 * W))
 
     mask = np.zeros((H, W), np.uint8)
     for x in range(0, W, 20):  # 10 px of line, 10 px of gap
         mask[200, x:x + 10] = 255
     for y in range(0, H, 18):  # a margin: 8 px of line, 10 px of gap
         mask[y:y + 8, 100:102] = 255
-    found = line_mask(mask, 0.25 * W)
+    found = line_mask(mask)
     assert (found[200, 30:W - 30] > 0).mean() > 0.95 and (found[30:H - 30, 100] > 0).mean() > 0.95
     row = np.zeros((H, W), np.uint8)
     for x in range(60, W - 60, 44):  # the bases of digits 30 px wide, 14 px apart
         row[350, x:x + 30] = 255
-    assert not line_mask(row, 0.25 * W).any()
+    assert not line_mask(row).any()
 
 
 def test_each_printed_line_is_judged_by_its_own_ink_so_a_dark_margin_among_faint_ruled_lines_is_a_line():
