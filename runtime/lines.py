@@ -13,6 +13,7 @@ import numpy as np
 THICK = 3  # half-size px: a segment with mask this far out on both sides is the inside of a stroke
 INSIDE_SHARE = 0.5  # ... along more than this share of its length
 GAP = 6  # half-size px: a printed line broken by noise (a dim page) is one line across gaps this long
+BAND = 3  # px: a found line's width, as it is drawn out of the mask and as its ink is read (segment_levels)
 
 
 def line_segments(mask: np.ndarray, min_length: float) -> np.ndarray:
@@ -30,29 +31,28 @@ def line_segments(mask: np.ndarray, min_length: float) -> np.ndarray:
     return segments[~inside_thick_strokes(solid, segments)] * 2
 
 
-def draw_segments(shape, segments: np.ndarray, values: np.ndarray | None = None, width: int = 3) -> np.ndarray:
-    """The segments drawn ``width`` px wide, each with its value (255 without ``values``); where they cross, the
-    larger value."""
+def draw_segments(shape, segments: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The segments drawn BAND px wide, each with its value; where they cross, the larger value."""
     out = np.zeros(shape, np.uint8)
-    values = np.full(len(segments), 255) if values is None else values
     for k in np.argsort(values, kind="stable"):
         x0, y0, x1, y1 = (int(v) for v in segments[k])
-        cv2.line(out, (x0, y0), (x1, y1), int(values[k]), width)
+        cv2.line(out, (x0, y0), (x1, y1), int(values[k]), BAND)
     return out
 
 
-SAMPLES = 64  # segment_levels: points read along each segment, on each of three rows across its band
+SAMPLES = 64  # segment_levels: points read along each segment, on each of the BAND rows across it
 
 
 def segment_levels(ink: np.ndarray, segments: np.ndarray, share: float = 0.75) -> np.ndarray:
-    """Per segment, the ink level (0..255) that ``share`` of the ink under it (its 3 px band) stays under: each
+    """Per segment, the ink level (0..255) that ``share`` of the ink under it (its BAND px band) stays under: each
     line's own darkness, so a dark margin is not judged by the faint ruled lines found beside it."""
     if not len(segments):
         return np.zeros(0, int)
     h, w = ink.shape
     start, step, normal = geometry(segments)
     along = start[:, None] + np.linspace(0.0, 1.0, SAMPLES)[None, :, None] * step[:, None]  # (segments, SAMPLES, xy)
-    points = np.concatenate([along + side * normal[:, None] for side in (-1, 0, 1)], axis=1)
+    rows = np.arange(BAND) - BAND // 2
+    points = np.concatenate([along + side * normal[:, None] for side in rows], axis=1)
     xs = np.clip(np.round(points[..., 0]).astype(int), 0, w - 1)
     ys = np.clip(np.round(points[..., 1]).astype(int), 0, h - 1)
     values = np.sort(ink[ys, xs], axis=1)

@@ -71,7 +71,8 @@ def test_a_printed_line_broken_into_dashes_by_a_dim_pages_noise_is_found_whole()
     from edgetl.runtime.lines import draw_segments, line_segments
 
     def line_mask(mask: np.ndarray) -> np.ndarray:
-        return draw_segments(mask.shape, line_segments(mask, 0.25 * W))
+        segments = line_segments(mask, 0.25 * W)
+        return draw_segments(mask.shape, segments, np.full(len(segments), 255))
 
     mask = np.zeros((H, W), np.uint8)
     for x in range(0, W, 20):  # 10 px of line, 10 px of gap
