@@ -58,6 +58,9 @@ class DigitFinderConfig:
     busy_strong: float = 1.5  # thresholds then stop at these multiples of that percentile
     busy_weak: float = 1.0
     over_line: float = 1.5  # ink this many times darker than a printed line's, on the line, is a stroke along it
+    grid_level: float = 0.75  # grid_segments: a busy page whose weak mask holds under grid_lines lines is searched
+    grid_lines: int = 3  # again at this share of the weak level, and its lines taken where this many run each way;
+    over_grid_line: float = 1.25  # a stroke on one of them is a stroke from this ratio (as faint as such a grid)
     sliver: int = 2  # px: a piece this narrow along a printed line is the line's edge
     line_bend: float = 6.0  # px: a line piece's ink stays this close to a straight line (90% of it) ...
     line_bend_share: float = 0.08  # ... or this share of its height
@@ -75,8 +78,12 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     h, w = ink.shape
     levels = stroke_levels(ink, config)
     weak = (ink > levels["weak"]).view(np.uint8)
-    segments = line_segments(weak * np.uint8(255), config.line_length * w)
-    lines = without_darker_strokes(ink, segments, config.over_line) if len(segments) else np.zeros_like(ink)
+    segments, over_line = line_segments(weak * np.uint8(255), config.line_length * w), config.over_line
+    if len(segments) < config.grid_lines:  # too few to be a squared page's lines: a grid at the weak level?
+        grid = grid_segments(ink, levels["weak"], config)
+        if len(grid):
+            segments, over_line = grid, config.over_grid_line
+    lines = without_darker_strokes(ink, segments, over_line) if len(segments) else np.zeros_like(ink)
     # where a stroke may start: well above the ink's local floor, and off the printed lines
     allowed = ink > noise_gate(ink, config)
     if len(segments):  # printed lines out first, so a stroke crossing one does not grow along it
@@ -107,6 +114,20 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
                          cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8)))
         mask = cv2.max(mask, cv2.bitwise_and(across, lines))
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), lines  # rejoin broken strokes
+
+
+def grid_segments(ink: np.ndarray, weak_level: float, config: DigitFinderConfig) -> np.ndarray:
+    """The lines of a squared page whose ink lies at the weak level (N, 4), or none: there only the grid's crossings
+    and darker stretches pass it, too broken for the line search, and are read as 1s, 4s and 7s (wide-202 frame
+    390, an empty page: 9 false boxes). Searched again at ``grid_level`` of the weak level, they are taken when they
+    run both ways; a stroke on one, as faint as the grid on such a page, stays a stroke from ``over_grid_line``."""
+    level = max(config.weak_floor, config.grid_level * weak_level)
+    if level >= weak_level:
+        return np.zeros((0, 4), np.int32)
+    found = line_segments(cv2.compare(ink, level, cv2.CMP_GT), config.line_length * ink.shape[1])
+    upright = np.abs(found[:, 3] - found[:, 1]) > np.abs(found[:, 2] - found[:, 0])
+    both_ways = min(np.count_nonzero(upright), np.count_nonzero(~upright)) >= config.grid_lines
+    return found if both_ways else np.zeros((0, 4), np.int32)
 
 
 def stroke_levels(ink: np.ndarray, config: DigitFinderConfig) -> dict:
