@@ -33,10 +33,11 @@ def merge_stacked(boxes: list[list[int]], lines: np.ndarray | None = None) -> li
             x_overlap = min(mx + mw, x + w) - max(mx, x)
             y_gap = max(my, y) - min(my + mh, y + h)
             joined = max(my + mh, y + h) - min(my, y)
-            # a broken digit, not two rows: the joined box is not much taller than its larger piece
-            # (or a stroke cut by a printed line: the pieces all but touch)
+            # a broken digit, not two rows: the joined box is not much taller than its larger piece and the smaller has
+            # no row of its own beside it (or a stroke cut by a printed line: the pieces all but touch)
             if x_overlap > 0.6 * min(w, mw) and (y_gap <= max(3, 0.08 * max(h, mh)) or (
-                    y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh))
+                    y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh)
+                    and not rows_apart(boxes, merged[-1], [x, y, w, h]))
                     or cut_by_line([mx, my, mw, mh], [x, y, w, h], lines)):
                 nx, ny = min(mx, x), min(my, y)
                 merged[-1] = [nx, ny, max(mx + mw, x + w) - nx, max(my + mh, y + h) - ny]
@@ -73,6 +74,24 @@ def in_one_row(boxes: list[list[int]], i: int, j: int) -> bool:
     gap_top, gap_bottom = top[1] + top[3], bottom[1]
     return any(k not in (i, j) and b[1] < gap_top - 0.3 * top[3] and b[1] + b[3] > gap_bottom + 0.3 * bottom[3]
                for k, b in enumerate(boxes))
+
+
+def rows_apart(boxes: list[list[int]], a, b) -> bool:
+    """The shorter of two boxes one above the other has a digit of its own row beside it: another box at least half
+    as tall, within twice the taller box's height to the side, its middle within the shorter box's rows and clear of
+    the taller box's. The two lie in two rows of digits (a small 3 above a large 5 of the next row, read as one box
+    with it: wide-204 frame 408), not one digit in pieces (a 5's bar above its body, whose row-mates span both)."""
+    short, tall = sorted((a, b), key=lambda box: box[3])
+    above = short[1] < tall[1]
+    for other in boxes:
+        if intersection(other, short) or intersection(other, tall) or other[3] < 0.5 * short[3] \
+                or abs(other[0] - short[0]) > 2 * tall[3]:
+            continue
+        top, bottom = other[1], other[1] + other[3]
+        clear = bottom <= tall[1] + 0.3 * tall[3] if above else top >= tall[1] + 0.7 * tall[3]
+        if short[1] <= (top + bottom) / 2 <= short[1] + short[3] and clear:
+            return True
+    return False
 
 
 def box_gap(a, b) -> int:
@@ -115,7 +134,8 @@ def join_fragments(boxes: list[list[int]]) -> list[list[int]]:
             # they must nearly touch (a 4 written in two strokes), or they are a short digit beside a tall one
             stacked_or_speck = x_overlap >= 0.3 * min(a[2], b[2]) or short < 0.5 * tall
             near = gap <= max(2, (0.12 if stacked_or_speck else 0.04) * tall)
-            if short < 0.7 * tall and near and u[2] <= 1.1 * u[3] and u[3] <= 1.5 * tall:
+            if short < 0.7 * tall and near and u[2] <= 1.1 * u[3] and u[3] <= 1.5 * tall \
+                    and not (stacked_or_speck and rows_apart(boxes, a, b)):
                 boxes[i] = u
                 del boxes[j]
                 joined = True
