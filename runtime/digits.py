@@ -250,6 +250,11 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
         if tried:  # no valley parted it: cut where a line crosses the least ink, the classifier to choose
             kept, cut = tried
             splits.append((blob, [len(boxes), len(boxes) + 1], cut))
+        if not kept and blob[2] > config.max_aspect * blob[3] and tuple(blob) not in with_bar:
+            # too wide for one digit, and no valley parted it: two touching digits (a 0 and the 4 written into it,
+            # wide-204 frame 514), cut where a line crosses the least ink; dropped whole before
+            cut = tried_cut(blob, mask, digit)
+            kept = cut[0] if cut else []
         boxes.extend(kept)
     taken = {i for _, pieces, _ in splits for i in pieces}
     splits += [(whole, pair, None) for whole, pair in stacked_pairs(boxes, taken)
