@@ -12,9 +12,7 @@ from edgetl.runtime.digits import DigitFinderConfig, find_digit_boxes, grid_segm
 from edgetl.runtime.ink import ink_image
 from edgetl.runtime.lines import line_segments
 from edgetl.runtime.tracking import iou
-from test_desk_reading import BLUE_INK, film, paper, write
-
-W = 640
+from test_desk_reading import BLUE_INK, W, film, paper, write
 
 
 def dense_squared_page(seed: int, gain: float, noise: float) -> tuple[np.ndarray, np.random.Generator]:
