@@ -4,6 +4,7 @@
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set check     # a change tune cannot decide
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set report    # once a change is settled
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set writing   # the writer's hand in view
+    python bench/clip_sets.py --model runs/bench/model.int8.onnx --set turned    # pages turned 20-30 degrees
 
 Each clip is read as `edgetl run` reads it: the scene clips (tune-*, desk-seed*, plain-*, digits) smoothed, the wide
 and check clips (two frames a scene) per frame, as `--no-smooth`. Render the clips first with
@@ -30,6 +31,8 @@ SETS = {
     + [("plain-300", True), ("plain-301", True), ("digits", True)],
     "writing": [(f"writing-{seed}", False) for seed in (600, 601)],  # the writer's hand in every scene
     "writing-report": [(f"writing-report-{seed}", False) for seed in (61, 62)],
+    "turned": [(f"turned-{seed}", False) for seed in range(250, 254)],  # pages lying at an angle on the desk
+    "turned-report": [(f"turned-report-{seed}", False) for seed in (26, 27)],
 }
 
 

@@ -79,17 +79,17 @@ def film(sheet: Sheet, rng: np.random.Generator) -> tuple[np.ndarray, list[list[
 
 
 def render_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int = 30, frames_per_scene: int = 10,
-                seed: int = 0, fps: float = 30.0, hard: bool = False, hands: float = 0.0) -> Path:
+                seed: int = 0, fps: float = 30.0, hard: bool = False, hands: float = 0.0, turn: float = 0.0) -> Path:
     """Write the clip (.mp4) and its ground truth (same name, .json); return the clip path.
 
     ``hard``: the desk scenes of edgetl.desk.render_desk_clip instead of the plain sheets, ``hands`` of them filmed
-    while someone writes (edgetl.desk_hand).
+    while someone writes (edgetl.desk_hand), every page turned ``turn`` degrees on the desk.
     """
     if hard:
         from edgetl.desk import render_desk_clip
 
         return render_desk_clip(path, digits, labels, scenes=scenes, frames_per_scene=frames_per_scene, seed=seed,
-                                fps=fps, hands=hands)
+                                fps=fps, hands=hands, turn=turn)
     rng = np.random.default_rng(seed)
     path = Path(path)
     truth = []

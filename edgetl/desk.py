@@ -46,15 +46,18 @@ class DeskScene:
     ink: np.ndarray | None = None  # uint8 (CH, CW): 1 + the index in ``labels`` of the digit whose pen laid ink there
     pen: str = ""  # pencil, ballpoint, felt or marker
     hand: Hand | None = None  # the writer's hand and pen over the page (edgetl.desk_hand), if any
+    turn: float = 0.0  # degrees the page lies turned on the desk (_camera)
 
 
 # ---------------------------------------------------------------------------------------------- camera
 
-def _camera(rng: np.random.Generator) -> np.ndarray:
-    """canvas -> frame homography: the frame sees a tilted, rotated, zoomed quadrilateral of the page."""
+def _camera(rng: np.random.Generator, turn: float = 0.0) -> np.ndarray:
+    """canvas -> frame homography: the frame sees a tilted, rotated, zoomed quadrilateral of the page. ``turn``:
+    degrees the page lies turned further on the desk (positive: clockwise, its top to the right), beyond the
+    draw's -6..6."""
     quad = np.float32([[MARGIN, MARGIN], [MARGIN + W, MARGIN], [MARGIN + W, MARGIN + H], [MARGIN, MARGIN + H]])
     centre = quad.mean(0)
-    angle, zoom = np.deg2rad(rng.uniform(-6, 6)), rng.uniform(0.92, 1.1)
+    angle, zoom = np.deg2rad(rng.uniform(-6, 6) - turn), rng.uniform(0.92, 1.1)
     rot = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     quad = (quad - centre) @ rot.T * zoom + centre
     tilt = rng.uniform(0.02, 0.08)
@@ -185,9 +188,10 @@ def _write(page: np.ndarray, digits: np.ndarray, labels: np.ndarray, area, pen: 
 # ----------------------------------------------------------------------------------------------- scene
 
 def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-                      empty: bool = False) -> DeskScene:
-    """One page under one light, seen by one camera. ``digits``: (N, 28, 28) uint8, the pool to write from."""
-    homography = _camera(rng)
+                      empty: bool = False, turn: float = 0.0) -> DeskScene:
+    """One page under one light, seen by one camera. ``digits``: (N, 28, 28) uint8, the pool to write from;
+    ``turn``: degrees the page lies turned on the desk (``_camera``)."""
+    homography = _camera(rng, turn)
     pen = choose_pen(rng)  # chosen first: the printed lines must stay fainter than it
     page, ruled = draw_paper(rng, pen)
     margin = {"top": 16.0, "bottom": 16.0, "left": 16.0, "right": 16.0}
@@ -213,7 +217,8 @@ def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Gen
     if rng.random() < 0.3:
         motion = _motion_kernel(int(rng.choice([5, 7, 9])), rng.uniform(0, np.pi))
     noise = rng.uniform(5, 10) if dim else rng.uniform(2, 5)
-    return DeskScene(canvas, homography, boxes, out_labels, motion, rng.uniform(0.5, 1.5), noise, owner, pen.name)
+    return DeskScene(canvas, homography, boxes, out_labels, motion, rng.uniform(0.5, 1.5), noise, owner, pen.name,
+                     turn=turn)
 
 
 class _Noise:
@@ -253,7 +258,19 @@ def film_desk(scene: DeskScene, shake: np.ndarray, noise: _Noise, rng: np.random
         bx0, by0 = max(0.0, bx0), max(0.0, by0)
         bx1, by1 = min(float(W), bx1), min(float(H), by1)
         boxes.append([int(bx0), int(by0), int(bx1 - bx0), int(by1 - by0)])
+    if scene.turn:  # the turned box's corners reach far past the digit, over its neighbours: its ink's box instead
+        boxes = ink_boxes(ink_in_frame(scene, shake), boxes)
     return frame, boxes, shake
+
+
+def ink_boxes(ink: np.ndarray, boxes: list[list[int]]) -> list[list[int]]:
+    """Each digit's box [x, y, w, h] tight around its ink in the frame (``ink_in_frame``), or its box in ``boxes``
+    where none of its ink is in view."""
+    tight = []
+    for k, box in enumerate(boxes):
+        points = cv2.findNonZero(cv2.compare(ink, k + 1, cv2.CMP_EQ))
+        tight.append(list(cv2.boundingRect(points)) if points is not None else box)
+    return tight
 
 
 def ink_in_frame(scene: DeskScene, shake: np.ndarray) -> np.ndarray:
@@ -267,17 +284,19 @@ def ink_in_frame(scene: DeskScene, shake: np.ndarray) -> np.ndarray:
 
 
 def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_per_scene: int, seed: int,
-                empty_fraction: float = 0.12, with_ink: bool = False, hands: float = 0.0) -> Iterator[tuple]:
+                empty_fraction: float = 0.12, with_ink: bool = False, hands: float = 0.0,
+                turn: float = 0.0) -> Iterator[tuple]:
     """(frame BGR uint8 640x480, boxes [x, y, w, h], labels) for every frame of ``n_scenes`` scenes; ``with_ink``:
     each with the frame's ink (ink_in_frame) and the scene's pen as well (the same frames either way); ``hands``:
-    the share of scenes filmed while someone writes (edgetl.desk_hand), drawn apart from the scenes' own draws."""
+    the share of scenes filmed while someone writes (edgetl.desk_hand), drawn apart from the scenes' own draws;
+    ``turn``: every page turned that many degrees further (render_desk_scene)."""
     rng = np.random.default_rng(seed)
     hand_rng = np.random.default_rng([seed, 4])
     digits = np.asarray(digits).reshape(-1, 28, 28)
     labels = np.asarray(labels).reshape(-1)
     noise = _Noise(rng)
     for _ in range(n_scenes):
-        scene = render_desk_scene(digits, labels, rng, empty=rng.random() < empty_fraction)
+        scene = render_desk_scene(digits, labels, rng, empty=rng.random() < empty_fraction, turn=turn)
         if hands and hand_rng.random() < hands:
             scene.hand = place_hand(hand_rng, scene.homography, scene.boxes, (W, H))
         shake = np.zeros(3)
@@ -287,15 +306,17 @@ def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_pe
 
 
 def render_desk_clip(path: Path, digits: np.ndarray, labels: np.ndarray, scenes: int = 40,
-                     frames_per_scene: int = 10, seed: int = 0, fps: float = 30.0, hands: float = 0.0) -> Path:
-    """Write the hard clip (.mp4) and its ground truth (same name, .json, as clips.render_clip); return the path."""
+                     frames_per_scene: int = 10, seed: int = 0, fps: float = 30.0, hands: float = 0.0,
+                     turn: float = 0.0) -> Path:
+    """Write the hard clip (.mp4) and its ground truth (same name, .json, as clips.render_clip); return the path.
+    ``turn``: every page turned that many degrees on the desk (desk_frames)."""
     path = Path(path)
     truth = []
     with atomic_path(path) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
         try:
             for frame, boxes, frame_labels in desk_frames(digits, labels, scenes, frames_per_scene, seed,
-                                                                  hands=hands):
+                                                          hands=hands, turn=turn):
                 writer.write(frame)
                 truth.append({"boxes": boxes, "labels": frame_labels})
         finally:

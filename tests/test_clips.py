@@ -283,3 +283,26 @@ def test_the_ink_in_a_desk_frame_lies_on_each_written_digit_and_leaves_the_frame
             assert np.median(gray[ys, xs]) < paper - 10, (i, pen)
             checked += 1
     assert checked >= 20
+
+
+def test_a_turned_page_is_filmed_at_its_angle_with_boxes_tight_around_the_ink(held_out):
+    """``turn``: the page lies turned clockwise on the desk (bench/clip_sets.py --set turned). Its printed lines run at
+    that angle in the frame, and each digit's truth box is its ink's box: the turned box's corners would reach over
+    its neighbours."""
+    from edgetl.runtime.lines import line_segments
+
+    x, y = held_out
+    for turn in (25.0, -25.0):
+        angles, boxed = [], 0
+        for frame, boxes, _, ink, _ in desk_frames(x, y, 12, 1, seed=3, empty_fraction=0, with_ink=True, turn=turn):
+            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            dark = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, 4)
+            for x0, y0, x1, y1 in line_segments(dark, 0.3 * W):
+                angle = np.degrees(np.arctan2(y1 - y0, x1 - x0)) % 90  # ruled and squared lines alike
+                angles.append(angle if angle < 45 else angle - 90)
+            for k, (bx, by, bw, bh) in enumerate(boxes):
+                ys, xs = np.nonzero(ink == k + 1)
+                assert (bx, by, bx + bw - 1, by + bh - 1) == (xs.min(), ys.min(), xs.max(), ys.max())
+                boxed += 1
+        assert boxed >= 30
+        assert abs(np.median(angles) - turn) < 6, (turn, np.median(angles))

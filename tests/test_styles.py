@@ -205,3 +205,19 @@ def test_augment_without_webcam_and_pen_is_the_previous_augmentation(monkeypatch
     a, b = np.random.default_rng(3), np.random.default_rng(3)
     for _ in range(10):
         assert np.array_equal(augment.augment_image(image, a), previous(image, b))
+
+
+def test_augmented_copies_turn_as_far_as_a_page_lies_turned_on_a_desk():
+    """An upright bar turned by random_affine (no shear, scale or shift) leans up to ROTATE degrees either way: 20,
+    not the 12 before, for the digits of a page lying turned (bench/clip_sets.py --set turned)."""
+    bar = np.zeros((28, 28, 1), np.uint8)
+    bar[4:24, 13:15] = 255
+    rng = np.random.default_rng(0)
+    angles = []
+    for _ in range(300):
+        moved = augment.random_affine(bar, rng, scale=0.0, shift=0.0, shear=0.0)[..., 0]
+        m = cv2.moments(moved.astype(np.float32))
+        angles.append(np.degrees(0.5 * np.arctan2(2 * m["mu11"], m["mu20"] - m["mu02"])) % 180 - 90)
+    assert augment.ROTATE == 20.0
+    assert min(angles) < -17 and max(angles) > 17  # 12 degrees before
+    assert max(abs(a) for a in angles) < 20.5
