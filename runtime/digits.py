@@ -18,6 +18,7 @@ from .lines import draw_segments, line_segments, segment_levels
 from .over_page import without_object_strokes
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
 from .touching import piece_near, tried_cut
+from .turned import TURN_MIN, read_upright, row_turn
 
 
 @dataclass(frozen=True)
@@ -385,11 +386,16 @@ def digit_crops(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig
     return boxes, crops
 
 
-def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig(), try_cuts: bool = False):
+def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig(), try_cuts: bool = False,
+                     turn_back: bool = True):
     """(boxes, crops (N, 28, 28), splits): digit_crops, and for each blob cut as touching digits that could
-    be one digit, (its whole box, its crop, indices of its pieces in boxes, whether the cut was only tried)."""
+    be one digit, (its whole box, its crop, indices of its pieces in boxes, whether the cut was only tried).
+    ``turn_back``: digits in a row turned TURN_MIN degrees or more are read with the frame turned upright (turned.py)."""
     paper = {}
     boxes, _, mask, splits = find_digit_candidates(frame, config, paper, try_cuts)
+    turn = row_turn(boxes) if turn_back else None
+    if turn is not None and abs(turn) >= TURN_MIN:
+        return read_upright(frame, turn, config, partial(digit_candidates, try_cuts=try_cuts, turn_back=False))
     near = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # no grid or paper inside a box
     nears = {}  # a piece of a tried cut reads no ink from the other side of it
     for _, pieces, cut in splits:

@@ -1,0 +1,83 @@
+"""A page lying turned on the desk, read upright: the rows its digits are written in give its angle, and the frame is
+turned back by it.
+
+The reader learned digits standing up (turned at most 20 degrees, edgetl.augment.ROTATE), and the finder's rules
+(stacked pieces, rows, straight runs along the frame's axes) expect rows running across the frame. Where three or
+more digits found in the frame stand in a row turned TURN_MIN degrees or more, the frame is turned back by that angle
+(on a canvas large enough to keep all of it), the digits are found and cut out there, upright, and their boxes taken
+back to the frame (bench/README.md, "Pages lying turned on the desk").
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from typing import Callable
+
+import cv2
+import numpy as np
+
+TURN_MIN = 15.0  # degrees: a row turned less is read as it lies (the reader copes with 20)
+AGREE = 5.0  # degrees: the steps along a row agree this well (median absolute deviation), or no angle is trusted
+MIN_STEPS = 2  # steps from a digit to the next one in its row: three digits in a row at least
+NEXT = 2.5  # the next digit in a row lies within this many of its heights
+SIZE = 1.8  # ... and is at most this many times taller or shorter
+
+
+def row_turn(boxes: list) -> float | None:
+    """The angle in degrees (positive: clockwise in the frame) of the rows the boxes [x, y, w, h] stand in, from each
+    box's step to its nearest neighbour on its right within 45 degrees of across, or None when fewer than MIN_STEPS
+    such steps agree."""
+    if len(boxes) < MIN_STEPS + 1:
+        return None
+    b = np.asarray(boxes, np.float64)
+    centres, heights = b[:, :2] + b[:, 2:] / 2, b[:, 3]
+    d = centres[None, :, :] - centres[:, None, :]  # [i, j]: from box i to box j
+    dist = np.hypot(d[..., 0], d[..., 1])
+    ratio = heights[None, :] / heights[:, None]
+    near = ((d[..., 0] > 0) & (np.abs(d[..., 1]) < d[..., 0]) & (ratio < SIZE) & (ratio > 1 / SIZE)
+            & (dist < NEXT * heights[:, None]))
+    has = near.any(axis=1)
+    nearest = np.argmin(np.where(near, dist, np.inf), axis=1)[has]
+    step = d[has, nearest]
+    steps = np.degrees(np.arctan2(step[:, 1], step[:, 0]))
+    if len(steps) < MIN_STEPS:
+        return None
+    turn = float(np.median(steps))
+    return turn if float(np.median(np.abs(steps - turn))) <= AGREE else None
+
+
+def upright(frame: np.ndarray, turn: float) -> tuple[np.ndarray, np.ndarray]:
+    """(the frame turned back by ``turn`` degrees on a canvas that holds all of it, the 2x3 matrix from the
+    canvas back to the frame). The corners the frame does not cover repeat its edge."""
+    h, w = frame.shape[:2]
+    to_canvas = cv2.getRotationMatrix2D((w / 2, h / 2), turn, 1.0)
+    cos, sin = abs(to_canvas[0, 0]), abs(to_canvas[0, 1])
+    cw, ch = int(np.ceil(w * cos + h * sin)), int(np.ceil(w * sin + h * cos))
+    to_canvas[:, 2] += ((cw - w) / 2, (ch - h) / 2)
+    canvas = cv2.warpAffine(frame, to_canvas, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return canvas, cv2.invertAffineTransform(to_canvas)
+
+
+def box_in_frame(box, back: np.ndarray, shape) -> list[int]:
+    """A box [x, y, w, h] on the upright canvas as the frame sees it: the box around its turned corners, inside
+    the frame."""
+    x, y, w, h = box
+    corners = np.float64([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]]) @ back.T
+    (x0, y0), (x1, y1) = np.floor(corners.min(0)), np.ceil(corners.max(0))
+    x0, y0 = max(0, int(x0)), max(0, int(y0))
+    x1, y1 = min(shape[1], int(x1)), min(shape[0], int(y1))
+    return [x0, y0, max(1, x1 - x0), max(1, y1 - y0)]
+
+
+def read_upright(frame: np.ndarray, turn: float, config, candidates: Callable):
+    """``candidates`` (digits.digit_candidates without turning back) of the frame turned back by ``turn`` degrees:
+    crops cut upright, boxes (and the wholes of cut blobs) taken back to the frame. The sizes the finder sets as
+    shares of the frame (``config``'s) stay the frame's, not the larger canvas's."""
+    canvas, back = upright(frame, turn)
+    tall, wide = frame.shape[0] / canvas.shape[0], frame.shape[1] / canvas.shape[1]
+    same_sizes = replace(config, min_height=config.min_height * tall, max_height=config.max_height * tall,
+                         faint_run=config.faint_run * tall, line_length=config.line_length * wide)
+    boxes, crops, splits = candidates(canvas, same_sizes)
+    to_frame = partial(box_in_frame, back=back, shape=frame.shape)
+    return [to_frame(b) for b in boxes], crops, [(to_frame(whole), crop, pieces, tried)
+                                                 for whole, crop, pieces, tried in splits]

@@ -1,0 +1,85 @@
+"""A page lying turned on the desk is read turned upright: runtime/turned.py and digits.digit_candidates.
+
+Pages turned 20-30 degrees (bench/clip_sets.py --set turned) read 84.1% of their digits as they lay, 87.8% with the
+frame turned back by the angle of the rows the digits stand in; the upright tune and check clips read as before.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edgetl.runtime.digits import digit_candidates
+from edgetl.runtime.turned import box_in_frame, row_turn, upright
+
+W, H = 640, 480
+
+
+def turned_row(angle: float, n: int = 4, h: int = 50, step: int = 70, x0: int = 150, y0: int = 240) -> list:
+    """n boxes h tall in a row turned ``angle`` degrees clockwise about its first box."""
+    t = np.deg2rad(angle)
+    return [[int(x0 + k * step * np.cos(t)), int(y0 + k * step * np.sin(t)), 30, h] for k in range(n)]
+
+
+@pytest.mark.parametrize("angle", [-30.0, -20.0, 20.0, 25.0, 30.0])
+def test_the_rows_angle_is_the_pages_turn(angle):
+    assert row_turn(turned_row(angle)) == pytest.approx(angle, abs=1.5)
+
+
+def test_no_turn_from_an_upright_row_two_digits_or_two_rows():
+    assert abs(row_turn(turned_row(0.0))) < 1.5
+    assert row_turn(turned_row(25.0, n=2)) is None  # one step: a digit written a little high would turn the page
+    # two upright rows, the lower one starting further right: the steps across rows are not taken for a turn
+    rows = turned_row(0.0, n=3) + turned_row(0.0, n=3, x0=185, y0=320)
+    assert abs(row_turn(rows)) < 1.5
+
+
+def test_a_box_on_the_upright_canvas_is_taken_back_around_the_same_ink():
+    frame = np.full((H, W, 3), 235, np.uint8)
+    cv2.circle(frame, (500, 100), 12, (20, 20, 20), -1)
+    canvas, back = upright(frame, 30.0)
+    assert canvas.shape[0] > H and canvas.shape[1] > W  # the whole frame is kept
+    ys, xs = np.nonzero(canvas[..., 0] < 128)
+    box = [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1]
+    x, y, w, h = box_in_frame(box, back, frame.shape)
+    assert abs(x + w / 2 - 500) <= 2 and abs(y + h / 2 - 100) <= 2 and w <= 36 and h <= 36  # 25 px turned 30
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from edgetl.data import load_dataset
+
+    x, y = load_dataset("mnist-5k").split("test")
+    x = x.reshape(-1, 28, 28)
+    return [x[list(y).index(label)] for label in (1, 7, 4, 2)]
+
+
+def page_with(digits, angle: float) -> np.ndarray:
+    """Dark digits 64 px tall in a row on white paper, the page turned ``angle`` degrees clockwise."""
+    page = np.full((H, W), 235, np.float32)
+    for k, digit in enumerate(digits):
+        big = cv2.resize(digit, (64, 64), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+        region = page[200:264, 150 + 80 * k:214 + 80 * k]
+        region -= big * 215
+    turned = cv2.warpAffine(page, cv2.getRotationMatrix2D((W / 2, H / 2), -angle, 1.0), (W, H),
+                            borderMode=cv2.BORDER_REPLICATE)
+    return cv2.cvtColor(np.clip(turned, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+def test_digits_on_a_turned_page_are_cut_out_upright(digits):
+    _, upright_crops, _ = digit_candidates(page_with(digits, 0.0))
+    boxes, crops, _ = digit_candidates(page_with(digits, 28.0))
+    _, as_they_lie, _ = digit_candidates(page_with(digits, 28.0), turn_back=False)
+    assert len(upright_crops) == len(crops) == len(as_they_lie) == 4
+
+    def off(a, b):
+        return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
+
+    for k in range(4):
+        assert off(crops[k], upright_crops[k]) < 0.5 * off(as_they_lie[k], upright_crops[k])
+    # the boxes are the frame's: each holds its digit's place on the turned page
+    t = np.deg2rad(28.0)
+    for k, (x, y, w, h) in enumerate(boxes):
+        cx, cy = 182 + 80 * k - W / 2, 232 - H / 2
+        px, py = W / 2 + cx * np.cos(t) - cy * np.sin(t), H / 2 + cx * np.sin(t) + cy * np.cos(t)
+        assert x <= px <= x + w and y <= py <= y + h
