@@ -395,7 +395,8 @@ def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     boxes, _, mask, splits = find_digit_candidates(frame, config, paper, try_cuts)
     turn = row_turn(boxes) if turn_back else None
     if turn is not None and abs(turn) >= TURN_MIN:
-        return read_upright(frame, turn, config, partial(digit_candidates, try_cuts=try_cuts, turn_back=False))
+        return read_upright(frame, turn, boxes, partial(digit_candidates, config=config, try_cuts=try_cuts,
+                                                        turn_back=False))
     near = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # no grid or paper inside a box
     nears = {}  # a piece of a tried cut reads no ink from the other side of it
     for _, pieces, cut in splits:

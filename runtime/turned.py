@@ -4,12 +4,11 @@ turned back by it.
 The reader learned digits standing up (turned at most 20 degrees, edgetl.augment.ROTATE), and the finder's rules
 (stacked pieces, rows, straight runs along the frame's axes) expect rows running across the frame. Where three or
 more digits found in the frame stand in a row turned TURN_MIN degrees or more, the frame is turned back by that angle
-(on a canvas large enough to keep all of it), the digits are found and cut out there, upright, and their boxes taken
-back to the frame (bench/README.md, "Pages lying turned on the desk").
+about the middle of the digits found, the digits are found and cut out there, upright, and their boxes taken back
+to the frame (bench/README.md, "Pages lying turned on the desk").
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from typing import Callable
 
@@ -46,15 +45,13 @@ def row_turn(boxes: list) -> float | None:
     return turn if float(np.median(np.abs(steps - turn))) <= AGREE else None
 
 
-def upright(frame: np.ndarray, turn: float) -> tuple[np.ndarray, np.ndarray]:
-    """(the frame turned back by ``turn`` degrees on a canvas that holds all of it, the 2x3 matrix from the
-    canvas back to the frame). The corners the frame does not cover repeat its edge."""
+def upright(frame: np.ndarray, turn: float, centre) -> tuple[np.ndarray, np.ndarray]:
+    """(the frame turned back by ``turn`` degrees, as large as the frame and centred on ``centre`` (x, y: where the
+    digits are), the 2x3 matrix from it back to the frame). What lies beyond the frame repeats its edge."""
     h, w = frame.shape[:2]
-    to_canvas = cv2.getRotationMatrix2D((w / 2, h / 2), turn, 1.0)
-    cos, sin = abs(to_canvas[0, 0]), abs(to_canvas[0, 1])
-    cw, ch = int(np.ceil(w * cos + h * sin)), int(np.ceil(w * sin + h * cos))
-    to_canvas[:, 2] += ((cw - w) / 2, (ch - h) / 2)
-    canvas = cv2.warpAffine(frame, to_canvas, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    to_canvas = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), turn, 1.0)
+    to_canvas[:, 2] += (w / 2 - centre[0], h / 2 - centre[1])
+    canvas = cv2.warpAffine(frame, to_canvas, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return canvas, cv2.invertAffineTransform(to_canvas)
 
 
@@ -69,15 +66,13 @@ def box_in_frame(box, back: np.ndarray, shape) -> list[int]:
     return [x0, y0, max(1, x1 - x0), max(1, y1 - y0)]
 
 
-def read_upright(frame: np.ndarray, turn: float, config, candidates: Callable):
-    """``candidates`` (digits.digit_candidates without turning back) of the frame turned back by ``turn`` degrees:
-    crops cut upright, boxes (and the wholes of cut blobs) taken back to the frame. The sizes the finder sets as
-    shares of the frame (``config``'s) stay the frame's, not the larger canvas's."""
-    canvas, back = upright(frame, turn)
-    tall, wide = frame.shape[0] / canvas.shape[0], frame.shape[1] / canvas.shape[1]
-    same_sizes = replace(config, min_height=config.min_height * tall, max_height=config.max_height * tall,
-                         faint_run=config.faint_run * tall, line_length=config.line_length * wide)
-    boxes, crops, splits = candidates(canvas, same_sizes)
+def read_upright(frame: np.ndarray, turn: float, boxes: list, candidates: Callable):
+    """``candidates`` (digits.digit_candidates without turning back) of the frame turned back by ``turn`` degrees
+    about the middle of the digits found as it lay (``boxes``): crops cut upright, boxes (and the wholes of cut
+    blobs) taken back to the frame. The canvas is the frame's size, so the finder costs what it costs upright."""
+    b = np.asarray(boxes, np.float64)
+    canvas, back = upright(frame, turn, (b[:, :2] + b[:, 2:] / 2).mean(axis=0))
+    boxes, crops, splits = candidates(canvas)
     to_frame = partial(box_in_frame, back=back, shape=frame.shape)
     return [to_frame(b) for b in boxes], crops, [(to_frame(whole), crop, pieces, tried)
                                                  for whole, crop, pieces, tried in splits]
