@@ -18,7 +18,7 @@ from .lines import draw_segments, line_segments, segment_levels
 from .over_page import without_object_strokes
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
 from .touching import piece_near, tried_cut
-from .turned import TURN_MIN, read_upright, row_turn
+from .turned import TURN_MIN, PageTurn, middle, read_upright, row_turn
 
 
 @dataclass(frozen=True)
@@ -387,16 +387,24 @@ def digit_crops(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig
 
 
 def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig(), try_cuts: bool = False,
-                     turn_back: bool = True):
+                     turn_back: bool = True, page: PageTurn | None = None):
     """(boxes, crops (N, 28, 28), splits): digit_crops, and for each blob cut as touching digits that could
     be one digit, (its whole box, its crop, indices of its pieces in boxes, whether the cut was only tried).
-    ``turn_back``: digits in a row turned TURN_MIN degrees or more are read with the frame turned upright (turned.py)."""
+    ``turn_back``: digits in a row turned TURN_MIN degrees or more are read with the frame turned upright (turned.py);
+    ``page``: a video's PageTurn, the turn its last frame was read at, tried first and kept up to date."""
+    turned_back = partial(read_upright, candidates=partial(digit_candidates, config=config, try_cuts=try_cuts,
+                                                           turn_back=False))
+    if turn_back and page is not None and page.turn is not None:
+        if (read := turned_back(frame, page.turn, page.centre, check=True)) is not None:
+            return read
     paper = {}
     boxes, _, mask, splits = find_digit_candidates(frame, config, paper, try_cuts)
     turn = row_turn(boxes) if turn_back else None
-    if turn is not None and abs(turn) >= TURN_MIN:
-        return read_upright(frame, turn, boxes, partial(digit_candidates, config=config, try_cuts=try_cuts,
-                                                        turn_back=False))
+    turned = turn is not None and abs(turn) >= TURN_MIN
+    if page is not None and turn_back:
+        page.turn, page.centre = (turn, middle(boxes)) if turned else (None, (0.0, 0.0))
+    if turned:
+        return turned_back(frame, turn, middle(boxes))
     near = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # no grid or paper inside a box
     nears = {}  # a piece of a tried cut reads no ink from the other side of it
     for _, pieces, cut in splits:

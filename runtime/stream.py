@@ -19,6 +19,7 @@ from .reuse import ReadingCache
 from .sources import FrameSource
 from .touching import PAIR_SHARE, not_digit_columns, pair_class, pair_shares, pieces_read
 from .tracking import Tracker
+from .turned import PageTurn
 from .uncertain import unsure_crops
 
 
@@ -73,14 +74,15 @@ def whole_frame(model: Model, image: np.ndarray, roi) -> tuple[np.ndarray, list]
 
 
 def digit_batch(model: Model, image: np.ndarray, roi,
-                find_size: int | None = FIND_SIZE) -> tuple[np.ndarray, list, list]:
+                find_size: int | None = FIND_SIZE, page: PageTurn | None = None) -> tuple[np.ndarray, list, list]:
     """(crops of the digits found, then of each cut blob whole; boxes; splits: (whole box, piece indices, whether
     the cut was only tried: touching.py, for a model with a pair class)). Digits are found in the frame (or ``roi``)
-    scaled as find_size.py says for the frame; boxes are frame pixels."""
+    scaled as find_size.py says for the frame; boxes are frame pixels. ``page``: a video's PageTurn (turned.py)."""
     offset = tuple(roi[:2]) if roi else (0, 0)
     scale = find_scale(image.shape, find_size)  # the frame's, not the region's: the camera sets a stroke's width
     region = crop(image, roi) if roi else image
-    boxes, crops, splits = digit_candidates(scaled_for_finding(region, scale), try_cuts=bool(pair_class(model.card)))
+    boxes, crops, splits = digit_candidates(scaled_for_finding(region, scale), try_cuts=bool(pair_class(model.card)),
+                                            page=page)
     boxes = [to_frame(b, scale, region.shape, offset) for b in boxes]
     if splits:
         crops = np.concatenate([crops, np.stack([whole_crop for _, whole_crop, _, _ in splits])])
@@ -93,11 +95,11 @@ def digit_batch(model: Model, image: np.ndarray, roi,
 
 
 def prepare(model: Model, image: np.ndarray, digits: bool, roi=None,
-            find_size: int | None = FIND_SIZE) -> tuple[np.ndarray, list, float, list]:
+            find_size: int | None = FIND_SIZE, page: PageTurn | None = None) -> tuple[np.ndarray, list, float, list]:
     """(model input batch, boxes, ms it took, splits): the digits found and cut out (and whole crops of blobs
-    cut as touching digits after them, see read_whole_or_pieces), or the frame's ROI."""
+    cut as touching digits after them, see read_whole_or_pieces), or the frame's ROI. ``page``: as digit_batch's."""
     t0 = time.perf_counter()
-    batch, boxes, splits = digit_batch(model, image, roi, find_size) if digits else \
+    batch, boxes, splits = digit_batch(model, image, roi, find_size, page) if digits else \
         (*whole_frame(model, image, roi), [])
     return batch, boxes, (time.perf_counter() - t0) * 1e3, splits
 
@@ -253,6 +255,7 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
     frames = source.frames()
     tracker = Tracker() if smooth and digits and not getattr(source, "files", None) else None
     cache = ReadingCache(lambda probs: sure_readings(model.card, probs, min_score)) if tracker is not None else None
+    page = None if getattr(source, "files", None) else PageTurn()  # a video's frames show one page: its turn kept
     count = 0
     # The next frame's digits are found on a second thread while the model reads this frame's: OpenCV and
     # onnxruntime both release the GIL, so on 2 cores the two overlap. Frames are still read, classified,
@@ -262,13 +265,13 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
         pending = None  # (frame, read ms, future of prepare)
         while max_frames is None or count < max_frames:
             if pending is None:
-                pending = read_and_prepare(frames, finder, model, digits, roi, find_size)
+                pending = read_and_prepare(frames, finder, model, digits, roi, find_size, page)
                 if pending is None:
                     return
             frame, read_ms, future = pending
             pending = None
             if max_frames is None or count + 1 < max_frames:
-                pending = read_and_prepare(frames, finder, model, digits, roi, find_size)
+                pending = read_and_prepare(frames, finder, model, digits, roi, find_size, page)
             unsure = [] if uncertain_margin is not None else None
             reused_before = cache.reused if cache is not None else 0
             detections, timings = recognize(model, frame.image, digits, roi, min_score, top_k, tracker,
@@ -281,13 +284,16 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
                 return  # the source ended
 
 
-def read_and_prepare(frames, finder: ThreadPoolExecutor, model: Model, digits: bool, roi, find_size: int | None):
-    """(next frame, ms to read it, its ``prepare`` started on ``finder``), or None at the end of the source."""
+def read_and_prepare(frames, finder: ThreadPoolExecutor, model: Model, digits: bool, roi, find_size: int | None,
+                     page: PageTurn | None = None):
+    """(next frame, ms to read it, its ``prepare`` started on ``finder``), or None at the end of the source. One
+    finder thread prepares the frames in order, so ``page`` is read and updated by one frame at a time."""
     t0 = time.perf_counter()
     frame = next(frames, None)
     if frame is None:
         return None
-    return frame, (time.perf_counter() - t0) * 1e3, finder.submit(prepare, model, frame.image, digits, roi, find_size)
+    future = finder.submit(prepare, model, frame.image, digits, roi, find_size, page)
+    return frame, (time.perf_counter() - t0) * 1e3, future
 
 
 LATENCY_WINDOW = 10_000  # frames the latency percentiles cover: memory stays flat however long a run lasts

@@ -5,10 +5,13 @@ The reader learned digits standing up (turned at most 20 degrees, edgetl.augment
 (stacked pieces, rows, straight runs along the frame's axes) expect rows running across the frame. Where three or
 more digits found in the frame stand in a row turned TURN_MIN degrees or more, the frame is turned back by that angle
 about the middle of the digits found, the digits are found and cut out there, upright, and their boxes taken back
-to the frame (bench/README.md, "Pages lying turned on the desk").
+to the frame (bench/README.md, "Pages lying turned on the desk"). A video's next frame is read first at the turn the
+last one was read at (``PageTurn``), and found as it lies again only when its rows no longer stand upright there:
+one finder pass a frame, not two, while the page stays turned.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
@@ -66,13 +69,31 @@ def box_in_frame(box, back: np.ndarray, shape) -> list[int]:
     return [x0, y0, max(1, x1 - x0), max(1, y1 - y0)]
 
 
-def read_upright(frame: np.ndarray, turn: float, boxes: list, candidates: Callable):
+@dataclass
+class PageTurn:
+    """The turn a video's last frame was read at, and about where (None: as it lay), so the next is read there
+    first."""
+
+    turn: float | None = None
+    centre: tuple[float, float] = (0.0, 0.0)
+
+
+def read_upright(frame: np.ndarray, turn: float, centre, candidates: Callable, check: bool = False):
     """``candidates`` (digits.digit_candidates without turning back) of the frame turned back by ``turn`` degrees
-    about the middle of the digits found as it lay (``boxes``): crops cut upright, boxes (and the wholes of cut
-    blobs) taken back to the frame. The canvas is the frame's size, so the finder costs what it costs upright."""
-    b = np.asarray(boxes, np.float64)
-    canvas, back = upright(frame, turn, (b[:, :2] + b[:, 2:] / 2).mean(axis=0))
+    about ``centre`` (x, y: the middle of the digits found as it lay): crops cut upright, boxes (and the wholes of cut
+    blobs) taken back to the frame. The canvas is the frame's size, so the finder costs what it costs upright.
+    ``check``: None unless the rows found there stand upright (three digits in a row, within TURN_MIN)."""
+    canvas, back = upright(frame, turn, centre)
     boxes, crops, splits = candidates(canvas)
+    if check and ((left := row_turn(boxes)) is None or abs(left) >= TURN_MIN):
+        return None
     to_frame = partial(box_in_frame, back=back, shape=frame.shape)
     return [to_frame(b) for b in boxes], crops, [(to_frame(whole), crop, pieces, tried)
                                                  for whole, crop, pieces, tried in splits]
+
+
+def middle(boxes: list) -> tuple[float, float]:
+    """The mean of the boxes' centres."""
+    b = np.asarray(boxes, np.float64)
+    x, y = (b[:, :2] + b[:, 2:] / 2).mean(axis=0)
+    return float(x), float(y)
