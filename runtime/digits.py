@@ -387,11 +387,12 @@ def digit_crops(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig
 
 
 def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderConfig(), try_cuts: bool = False,
-                     turn_back: bool = True, page: PageTurn | None = None):
+                     turn_back: bool = True, page: PageTurn | None = None, mask_out: list | None = None):
     """(boxes, crops (N, 28, 28), splits): digit_crops, and for each blob cut as touching digits that could
     be one digit, (its whole box, its crop, indices of its pieces in boxes, whether the cut was only tried).
     ``turn_back``: digits in a row turned TURN_MIN degrees or more are read with the frame turned upright (turned.py);
-    ``page``: a video's PageTurn, the turn its last frame was read at, tried first and kept up to date."""
+    ``page``: a video's PageTurn, the turn its last frame was read at, tried first and kept up to date;
+    ``mask_out``: the stroke mask the boxes were found in is appended to it (found as it lay)."""
     turned_back = partial(read_upright, candidates=partial(digit_candidates, config=config, try_cuts=try_cuts,
                                                            turn_back=False))
     if turn_back and page is not None and page.turn is not None:
@@ -399,6 +400,8 @@ def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
             return read
     paper = {}
     boxes, _, mask, splits = find_digit_candidates(frame, config, paper, try_cuts)
+    if mask_out is not None:
+        mask_out.append(mask)
     turn = row_turn(boxes) if turn_back else None
     turned = turn is not None and abs(turn) >= TURN_MIN
     if page is not None and turn_back:

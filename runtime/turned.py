@@ -58,11 +58,17 @@ def upright(frame: np.ndarray, turn: float, centre) -> tuple[np.ndarray, np.ndar
     return canvas, cv2.invertAffineTransform(to_canvas)
 
 
-def box_in_frame(box, back: np.ndarray, shape) -> list[int]:
-    """A box [x, y, w, h] on the upright canvas as the frame sees it: the box around its turned corners, inside
-    the frame."""
+def box_in_frame(box, back: np.ndarray, shape, mask: np.ndarray | None = None) -> list[int]:
+    """A box [x, y, w, h] on the upright canvas as the frame sees it: the box around its strokes (``mask``, the
+    canvas's stroke mask) turned back, or where it holds none, around its turned corners; inside the frame."""
     x, y, w, h = box
-    corners = np.float64([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]]) @ back.T
+    points = cv2.findNonZero(mask[y:y + h, x:x + w]) if mask is not None else None
+    if points is not None:  # the corners of the stroke pixels on its hull (an affine map keeps what is outermost)
+        points = cv2.convexHull(points).reshape(-1, 2).astype(np.float64) + (x, y)
+        points = np.concatenate([points + offset for offset in ((0, 0), (1, 0), (0, 1), (1, 1))])
+    else:
+        points = np.float64([[x, y], [x + w, y], [x, y + h], [x + w, y + h]])
+    corners = np.hstack([points, np.ones((len(points), 1))]) @ back.T
     (x0, y0), (x1, y1) = np.floor(corners.min(0)), np.ceil(corners.max(0))
     x0, y0 = max(0, int(x0)), max(0, int(y0))
     x1, y1 = min(shape[1], int(x1)), min(shape[0], int(y1))
@@ -81,13 +87,15 @@ class PageTurn:
 def read_upright(frame: np.ndarray, turn: float, centre, candidates: Callable, check: bool = False):
     """``candidates`` (digits.digit_candidates without turning back) of the frame turned back by ``turn`` degrees
     about ``centre`` (x, y: the middle of the digits found as it lay): crops cut upright, boxes (and the wholes of cut
-    blobs) taken back to the frame. The canvas is the frame's size, so the finder costs what it costs upright.
+    blobs) taken back to the frame around their strokes. The canvas is the frame's size, so the finder costs what it
+    costs upright.
     ``check``: None unless the rows found there stand upright (three digits in a row, within TURN_MIN)."""
     canvas, back = upright(frame, turn, centre)
-    boxes, crops, splits = candidates(canvas)
+    masks = []
+    boxes, crops, splits = candidates(canvas, mask_out=masks)
     if check and ((left := row_turn(boxes)) is None or abs(left) >= TURN_MIN):
         return None
-    to_frame = partial(box_in_frame, back=back, shape=frame.shape)
+    to_frame = partial(box_in_frame, back=back, shape=frame.shape, mask=masks[0] if masks else None)
     return [to_frame(b) for b in boxes], crops, [(to_frame(whole), crop, pieces, tried)
                                                  for whole, crop, pieces, tried in splits]
 

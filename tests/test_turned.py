@@ -56,15 +56,20 @@ def digits():
     return [x[list(y).index(label)] for label in (1, 7, 4, 2)]
 
 
-def page_with(digits, angle: float) -> np.ndarray:
-    """Dark digits 64 px tall in a row on white paper, the page turned ``angle`` degrees clockwise."""
+def page_with(digits, angle: float, owners: bool = False) -> np.ndarray:
+    """Dark digits 64 px tall in a row on white paper, the page turned ``angle`` degrees clockwise; ``owners``: instead,
+    where each digit's ink lies (1 + its index)."""
     page = np.full((H, W), 235, np.float32)
+    owner = np.zeros((H, W), np.uint8)
     for k, digit in enumerate(digits):
         big = cv2.resize(digit, (64, 64), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
         region = page[200:264, 150 + 80 * k:214 + 80 * k]
         region -= big * 215
-    turned = cv2.warpAffine(page, cv2.getRotationMatrix2D((W / 2, H / 2), -angle, 1.0), (W, H),
-                            borderMode=cv2.BORDER_REPLICATE)
+        owner[200:264, 150 + 80 * k:214 + 80 * k][big > 0.5] = k + 1
+    turn = cv2.getRotationMatrix2D((W / 2, H / 2), -angle, 1.0)
+    if owners:
+        return cv2.warpAffine(owner, turn, (W, H), flags=cv2.INTER_NEAREST)
+    turned = cv2.warpAffine(page, turn, (W, H), borderMode=cv2.BORDER_REPLICATE)
     return cv2.cvtColor(np.clip(turned, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
 
 
@@ -79,12 +84,12 @@ def test_digits_on_a_turned_page_are_cut_out_upright(digits):
 
     for k in range(4):
         assert off(crops[k], upright_crops[k]) < 0.5 * off(as_they_lie[k], upright_crops[k])
-    # the boxes are the frame's: each holds its digit's place on the turned page
-    t = np.deg2rad(28.0)
+    # the boxes are the frame's, each tight around its digit's ink on the turned page (not around its turned corners)
+    owners = page_with(digits, 28.0, owners=True)
     for k, (x, y, w, h) in enumerate(boxes):
-        cx, cy = 182 + 80 * k - W / 2, 232 - H / 2
-        px, py = W / 2 + cx * np.cos(t) - cy * np.sin(t), H / 2 + cx * np.sin(t) + cy * np.cos(t)
-        assert x <= px <= x + w and y <= py <= y + h
+        ys, xs = np.nonzero(owners == k + 1)
+        assert abs(x - xs.min()) <= 4 and abs(y - ys.min()) <= 4, (k, (x, y), (xs.min(), ys.min()))
+        assert abs(x + w - 1 - xs.max()) <= 4 and abs(y + h - 1 - ys.max()) <= 4, (k, (x + w, y + h))
 
 
 def test_a_video_of_a_turned_page_is_found_once_a_frame_until_the_page_moves(digits, monkeypatch):
