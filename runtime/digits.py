@@ -393,10 +393,9 @@ def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     ``turn_back``: digits in a row turned TURN_MIN degrees or more are read with the frame turned upright (turned.py);
     ``page``: a video's PageTurn, the turn its last frame was read at, tried first and kept up to date;
     ``mask_out``: the stroke mask the boxes were found in is appended to it (found as it lay)."""
-    turned_back = partial(read_upright, candidates=partial(digit_candidates, config=config, try_cuts=try_cuts,
-                                                           turn_back=False))
+    as_upright = partial(digit_candidates, config=config, try_cuts=try_cuts, turn_back=False)
     if turn_back and page is not None and page.turn is not None:
-        if (read := turned_back(frame, page.turn, page.centre, check=True)) is not None:
+        if (read := read_upright(frame, page.turn, page.centre, as_upright, check=True)) is not None:
             return read
     paper = {}
     boxes, _, mask, splits = find_digit_candidates(frame, config, paper, try_cuts)
@@ -404,10 +403,11 @@ def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
         mask_out.append(mask)
     turn = row_turn(boxes) if turn_back else None
     turned = turn is not None and abs(turn) >= TURN_MIN
+    centre = middle(boxes) if turned else (0.0, 0.0)
     if page is not None and turn_back:
-        page.turn, page.centre = (turn, middle(boxes)) if turned else (None, (0.0, 0.0))
+        page.turn, page.centre = (turn if turned else None), centre
     if turned:
-        return turned_back(frame, turn, middle(boxes))
+        return read_upright(frame, turn, centre, as_upright)
     near = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # no grid or paper inside a box
     nears = {}  # a piece of a tried cut reads no ink from the other side of it
     for _, pieces, cut in splits:

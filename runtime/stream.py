@@ -253,9 +253,10 @@ def process(model: Model, source: FrameSource, digits: bool, roi=None, min_score
     """
     keep_freed_memory()  # each frame's arrays reuse the last frame's memory (heap.py)
     frames = source.frames()
-    tracker = Tracker() if smooth and digits and not getattr(source, "files", None) else None
+    video = not getattr(source, "files", None)  # a folder's images are unrelated to each other
+    tracker = Tracker() if smooth and digits and video else None
     cache = ReadingCache(lambda probs: sure_readings(model.card, probs, min_score)) if tracker is not None else None
-    page = None if getattr(source, "files", None) else PageTurn()  # a video's frames show one page: its turn kept
+    page = PageTurn() if video else None  # a video's frames show one page: its turn kept
     count = 0
     # The next frame's digits are found on a second thread while the model reads this frame's: OpenCV and
     # onnxruntime both release the GIL, so on 2 cores the two overlap. Frames are still read, classified,

@@ -95,7 +95,7 @@ def read_upright(frame: np.ndarray, turn: float, centre, candidates: Callable, c
     boxes, crops, splits = candidates(canvas, mask_out=masks)
     if check and ((left := row_turn(boxes)) is None or abs(left) >= TURN_MIN):
         return None
-    to_frame = partial(box_in_frame, back=back, shape=frame.shape, mask=masks[0] if masks else None)
+    to_frame = partial(box_in_frame, back=back, shape=frame.shape, mask=masks[0])
     return [to_frame(b) for b in boxes], crops, [(to_frame(whole), crop, pieces, tried)
                                                  for whole, crop, pieces, tried in splits]
 
