@@ -10,7 +10,10 @@ FAULTS_A_FRAME = """
 import resource, sys
 import cv2, numpy as np
 from edgetl.runtime.digits import digit_candidates
-from edgetl.runtime.heap import keep_freed_memory
+from edgetl.runtime.heap import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, glibc, keep_freed_memory
+# glibc's default thresholds (128 KiB), set explicitly: left alone, glibc raises them by itself once a large block
+# is freed, so whether a process faults depends on what its imports happened to free (CI saw 0.1 faults a frame).
+assert glibc().mallopt(M_MMAP_THRESHOLD, 128 << 10) and glibc().mallopt(M_TRIM_THRESHOLD, 128 << 10)
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
 rng = np.random.default_rng(0)
