@@ -3,6 +3,7 @@
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set tune      # tune on these
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set check     # a change tune cannot decide
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set report    # once a change is settled
+    python bench/clip_sets.py --model runs/bench/model.int8.onnx --set hard-report  # the eight hard report clips
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set writing   # the writer's hand in view
     python bench/clip_sets.py --model runs/bench/model.int8.onnx --set turned    # pages turned 20-30 degrees
 
@@ -29,6 +30,8 @@ SETS = {
     "report": [(f"desk-seed{seed}", True) for seed in range(11, 15)]
     + [(f"wide-report-{seed}", False) for seed in (21, 22)]
     + [("plain-300", True), ("plain-301", True), ("digits", True)],
+    # the hard report clips alone, eight since 2026-12-07: four clips of 40 scenes moved by 2 points between renders
+    "hard-report": [(f"desk-seed{seed}", True) for seed in range(11, 19)],
     "writing": [(f"writing-{seed}", False) for seed in (600, 601)],  # the writer's hand in every scene
     "writing-report": [(f"writing-report-{seed}", False) for seed in (61, 62)],
     "turned": [(f"turned-{seed}", False) for seed in range(250, 254)],  # pages lying at an angle on the desk

@@ -9,7 +9,7 @@ renderer or the pen changes. The hard desk clips take about a minute each on 2 c
 |---|---|---|
 | digits | plain sheets, 40 scenes x 10 frames, seed 0 | the plain clip (`make demo`, `make bench`) |
 | plain-300, -301 | plain sheets, seeds 300, 301 | tuning on the plain clip |
-| desk-seed11..14 | hard desk scenes, 40 x 10 | the hard report clips (never tuned on; 13, 14 from 2026-12-05) |
+| desk-seed11..18 | hard desk scenes, 40 x 10 | the hard report clips, never tuned on (15-18 from 2026-12-07) |
 | tune-100..105 | hard desk scenes, 20 x 10 | tuning the finder and the tracker (smoothed; 103-105 from 2026-12-05, late) |
 | wide-200..205 | hard desk scenes, 300 x 2 | tuning the finder (per frame; 202-205 from 2026-12-05, late) |
 | wide-report-21, -22 | hard desk scenes, 300 x 2 | the wide report set (never tuned on) |
@@ -30,7 +30,7 @@ from edgetl.data import load_dataset
 # name: (seed, scenes, frames per scene, hard[, share of scenes with the writer's hand[, degrees the page is turned]])
 CLIPS = {"digits": (0, 40, 10, False)}
 CLIPS.update({f"plain-{seed}": (seed, 40, 10, False) for seed in (300, 301)})
-CLIPS.update({f"desk-seed{seed}": (seed, 40, 10, True) for seed in (11, 12, 13, 14)})
+CLIPS.update({f"desk-seed{seed}": (seed, 40, 10, True) for seed in range(11, 19)})
 CLIPS.update({f"tune-{seed}": (seed, 20, 10, True) for seed in (100, 101, 102, 103, 104, 105)})
 CLIPS.update({f"wide-{seed}": (seed, 300, 2, True) for seed in (200, 201, 202, 203, 204, 205)})
 CLIPS.update({f"wide-report-{seed}": (seed, 300, 2, True) for seed in (21, 22)})

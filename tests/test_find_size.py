@@ -82,9 +82,11 @@ def test_an_hd_camera_and_a_320x240_one_read_what_a_640x480_one_does(digit_run):
 
     model = Model(digit_run / "model.int8.onnx", device="cpu")
     x, y = load_dataset("mnist-5k").split("test")
-    frames = [frame for frame, _, _ in desk_frames(x[:60, ..., 0], y[:60], 6, 1, seed=5)]
-    # measured with the test's small model, (read at 640x480, at the other size, alike): 1920x1440 (23, 24, 23),
-    # 320x240 (23, 25, 23); found at the frame's own size (find_size 0) (23, 20, 19) and (23, 18, 16)
+    scenes = list(desk_frames(x[:60, ..., 0], y[:60], 6, 1, seed=5))
+    frames, written = [frame for frame, _, _ in scenes], sum(len(labels) for _, _, labels in scenes)
+    # measured with the test's small model, (read at 640x480, at the other size, alike) of the 19 digits written:
+    # 1920x1440 (16, 17, 16), 320x240 (16, 17, 16); 23 of 27 before the pen kept the writer's thick strokes (2026-12-07)
     for factor in (3.0, 0.5):
         found, found_other, same = read_alike(model, frames, factor)
-        assert found >= 20 and same >= found - 2 and abs(found_other - found) <= 2, (factor, found, found_other, same)
+        assert found >= 0.7 * written and same >= found - 2 and abs(found_other - found) <= 2, \
+            (factor, written, found, found_other, same)
