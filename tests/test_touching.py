@@ -66,6 +66,20 @@ def test_a_zero_is_not_cut_through_its_loop():
     assert through_a_loop(least_ink_cut(boxes[0], mask), mask)
 
 
+def test_a_pair_whose_least_ink_lies_across_a_loop_is_cut_where_a_line_misses_the_loops():
+    """A 0 written into a 6: the line that crosses the least ink runs through the 0's ring (the halves of a 0 read as
+    a 6 and a 7), and before 2026-12-07 no cut was tried at all: the blob was read as one digit, most often whatever
+    the pair looked like (tune clips: 0|9 read 8, 3|6 read 6), though the model read it "two digits" at 0.99. Now the
+    least-ink line among those that miss every loop is tried, the model to choose as for any tried cut."""
+    frame = page(("0", 200), ("6", 236))
+    boxes, _, mask, splits = find_digit_candidates(frame, try_cuts=True)
+    assert [(whole, pieces) for whole, pieces, _ in splits] == [([203, 207, 79, 54], [0, 1])], splits
+    assert through_a_loop(least_ink_cut([203, 207, 79, 54], mask), mask)  # the cut tried before, refused
+    assert not through_a_loop(splits[0][2], mask)
+    # each piece is the glyph written alone, to a few pixels: the 0 at [203, 207, 42, 54], the 6 at [239, 208, 43, 53]
+    assert boxes == [[203, 207, 43, 54], [241, 208, 41, 53]], boxes
+
+
 def reading(digit: int | None, score: float, pair: float = 0.0) -> np.ndarray:
     """One output row: ``score`` on ``digit`` (None: the reject class), ``pair`` on the "two digits" class, the rest
     spread evenly over the other classes."""
