@@ -16,9 +16,10 @@ Thinning also eats into each stroke's ends by about half its width, so a short h
 centre line altogether: a 7's top bar (a "/" remains, read as a 1), a 2's heavy base (a ")"), a 3's top hook. The
 pen therefore also lays the writer's own shape, each stroke thinned about its own centre in the ratio of the pen
 to the writer's median stroke (``_thick_parts``): a stroke of the median width comes out as wide as the pen, what
-the writer drew heavier stays heavier in proportion, and the parts thinning lost come back. Rewrites of mnist-5k's
-test digits that `make bench`'s model reads right as written, with pens 0.08, 0.12 and 0.16 of a 40 px digit, cut
-straight from their ink: 59 -> 34 of 3,000 misread (bench/README.md).
+the writer drew heavier stays heavier in proportion, and the parts thinning lost come back. mnist-5k's 1,000 test
+digits rewritten upright with pens 0.08, 0.12 and 0.16 of a 40 px digit (`bench/pen_fidelity.py`): rewrites losing
+over a tenth of the writer's ink 61 -> 11 of 3,000; misread by `make bench`'s model, among those it reads right as
+written, 52 -> 23. Training draws its other-pen copies without them (``heavy=False``; edgetl/augment.py).
 """
 from __future__ import annotations
 
