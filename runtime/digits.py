@@ -18,7 +18,7 @@ from .lines import draw_segments, line_segments, segment_levels
 from .over_page import without_object_strokes
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
 from .touching import piece_near, tried_cut
-from .turned import TURN_MIN, PageTurn, middle, read_upright, row_turn
+from .turned import TURN_MIN, PageTurn, middle, read_upright, row_turn, uncut
 
 
 @dataclass(frozen=True)
@@ -401,9 +401,10 @@ def digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFinderC
     boxes, _, mask, splits = find_digit_candidates(frame, config, paper, try_cuts)
     if mask_out is not None:
         mask_out.append(mask)
-    turn = row_turn(boxes) if turn_back else None
+    rows = uncut(boxes, [(whole, pieces) for whole, pieces, cut in splits if cut is not None])
+    turn = row_turn(rows) if turn_back else None
     turned = turn is not None and abs(turn) >= TURN_MIN
-    centre = middle(boxes) if turned else (0.0, 0.0)
+    centre = middle(rows) if turned else (0.0, 0.0)
     if page is not None and turn_back:
         page.turn, page.centre = (turn if turned else None), centre
     if turned:

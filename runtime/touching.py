@@ -11,7 +11,10 @@ whole, when its whole reads as two digits.
 
 No cut through a loop is tried (the halves of a 0 read surely as a 6 and a 7): the cut is the least-ink line among
 those that miss every loop, so a 0 written into a 6 is still cut between them (tune clips +17 digits, check +16,
-writing +8, turned -2; before 2026-12-07 a blob whose least ink lay across a loop was not cut at all).
+writing +8, turned -2; before 2026-12-07 a blob whose least ink lay across a loop was not cut at all). Where that
+line leaves a piece too short or too light to be a digit (a 7 whose stem runs into an 8: the least ink lies along
+the stem), the next lines by ink crossed are tried, up to CUTS_TRIED, and the first that leaves two digit-like pieces
+is offered (tune clips +19 digits, check +14; turned.uncut keeps such pieces from hiding a page's turn).
 
 Before the pair class, no score on the pieces parted single wide digits from pairs (bench/README.md, "Touching
 digits cut where no valley parts them"); with it, the tune clips read 35 / 97 more digits on two training seeds and
@@ -31,6 +34,8 @@ SHEARS = (-0.4, -0.2, 0.0, 0.2, 0.4)  # the cut's slant: px across per px down
 CUT_SPAN = (0.2, 0.8)  # where the cut may cross the blob's middle row, as shares of its width
 PIECE_HEIGHT = 0.6  # each piece at least this share of the blob's height ...
 PIECE_INK = 0.1  # ... and of its ink
+CUTS_TRIED = 30  # lines tried in order of ink crossed, until one leaves two digit-like pieces (tune clips +19 digits,
+# check +14, against the least-ink line alone)
 LOOP_AREA = 0.01  # a hole in the blob this share of its box or larger is a loop: a cut through it halves one digit
 
 
@@ -53,13 +58,19 @@ def least_ink_cut(box: list[int], mask: np.ndarray, avoid: np.ndarray | None = N
     """The straight line through the blob's middle span that crosses the fewest stroke pixels (upright first on a
     tie, then nearest the middle), missing every pixel of ``avoid`` (box-local) where given; None when the box is too
     small to cut or every line crosses ``avoid``."""
+    return next(iter(least_ink_cuts(box, mask, avoid, 1)), None)
+
+
+def least_ink_cuts(box: list[int], mask: np.ndarray, avoid: np.ndarray | None = None, most: int = 1) -> list[SlantCut]:
+    """Up to ``most`` lines through the blob's middle span in order of the stroke pixels they cross (upright first
+    on a tie, then nearest the middle), each missing every pixel of ``avoid`` (box-local) where given."""
     x, y, w, h = box
     if h < 8 or w < 6:
-        return None
+        return []
     blob = (mask[y:y + h, x:x + w] > 0).view(np.uint8)
     lo, hi = int(CUT_SPAN[0] * w), int(CUT_SPAN[1] * w) + 1
-    best = None
-    for shear in sorted(SHEARS, key=abs):
+    crossings, orders, ats = [], [], []
+    for order, shear in enumerate(sorted(SHEARS, key=abs)):
         pad = int(np.ceil(abs(shear) * h / 2))
         # shifting each row by -shear * (y - middle) makes the slanted lines columns
         to_columns = np.float32([[1, -shear, pad + shear * h / 2], [0, 1, 0]])
@@ -68,10 +79,14 @@ def least_ink_cut(box: list[int], mask: np.ndarray, avoid: np.ndarray | None = N
         if avoid is not None:
             blocked = cv2.warpAffine(avoid.view(np.uint8), to_columns, (w + 2 * pad, h), flags=cv2.INTER_NEAREST)
             crossed[blocked.any(axis=0)[pad + lo:pad + hi]] = np.inf
-        at = int(np.argmin(np.abs(np.arange(lo, hi) - w / 2) + 1e3 * crossed))  # least ink, then nearest the middle
-        if np.isfinite(crossed[at]) and (best is None or crossed[at] < best[0]):
-            best = (crossed[at], lo + at, shear)
-    return None if best is None else SlantCut((x, y, w, h), float(best[1]), float(best[2]))
+        crossings.append(crossed)
+        orders.append(np.full(hi - lo, order))
+        ats.append(np.arange(lo, hi))
+    crossed, order, at = np.concatenate(crossings), np.concatenate(orders), np.concatenate(ats)
+    ranked = np.lexsort((at, np.abs(at - w / 2), order, crossed))  # least ink, upright first, nearest the middle
+    ranked = ranked[np.isfinite(crossed[ranked])][:most]
+    slants = np.array(sorted(SHEARS, key=abs))
+    return [SlantCut((x, y, w, h), float(at[k]), float(slants[order[k]])) for k in ranked]
 
 
 def loops(box: list[int], mask: np.ndarray) -> np.ndarray:
@@ -125,12 +140,16 @@ def piece_near(near: np.ndarray, cut: SlantCut, keep_left: bool) -> np.ndarray:
 
 
 def tried_cut(blob: list[int], mask: np.ndarray, digit: Callable) -> tuple[list[list[int]], SlantCut] | None:
-    """(the two pieces, the cut) of a blob the finder would read whole, wide enough to be two touching digits,
-    where the cut misses every loop and both pieces look like digits (``digit``); None otherwise."""
-    if blob[2] < TRY_ASPECT * blob[3] or (cut := least_ink_cut(blob, mask, avoid=loops(blob, mask))) is None:
+    """(the two pieces, the cut) of a blob the finder would read whole, wide enough to be two touching digits: the
+    first of the CUTS_TRIED lines that cross the least ink and miss every loop whose two pieces both look like digits
+    (``digit``); None otherwise."""
+    if blob[2] < TRY_ASPECT * blob[3]:
         return None
-    pieces = cut_pieces(cut, mask)
-    return (pieces, cut) if pieces and all(digit(piece) for piece in pieces) else None
+    for cut in least_ink_cuts(blob, mask, avoid=loops(blob, mask), most=CUTS_TRIED):
+        pieces = cut_pieces(cut, mask)
+        if pieces and all(digit(piece) for piece in pieces):
+            return pieces, cut
+    return None
 
 
 PAIR_SHARE = 0.5  # a blob is two digits when its "two digits" share is at least this: the pieces of its cut are read

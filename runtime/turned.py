@@ -48,6 +48,16 @@ def row_turn(boxes: list) -> float | None:
     return turn if float(np.median(np.abs(steps - turn))) <= AGREE else None
 
 
+def uncut(boxes: list, tried: list) -> list:
+    """The boxes with the pieces of each tried cut (touching.py) replaced by their blob: a single digit turned 20-30
+    degrees is wide, and the step between its two pieces runs across the frame whatever the page's turn (the turned
+    clips lost 78 digits when more lines were tried). ``tried``: (blob, indices of its pieces) per tried cut."""
+    if not tried:
+        return boxes
+    cut = {i for _, pieces in tried for i in pieces}
+    return [box for i, box in enumerate(boxes) if i not in cut] + [blob for blob, _ in tried]
+
+
 def upright(frame: np.ndarray, turn: float, centre) -> tuple[np.ndarray, np.ndarray]:
     """(the frame turned back by ``turn`` degrees, as large as the frame and centred on ``centre`` (x, y: where the
     digits are), the 2x3 matrix from it back to the frame). What lies beyond the frame repeats its edge."""
@@ -93,7 +103,8 @@ def read_upright(frame: np.ndarray, turn: float, centre, candidates: Callable, c
     canvas, back = upright(frame, turn, centre)
     masks = []
     boxes, crops, splits = candidates(canvas, mask_out=masks)
-    if check and ((left := row_turn(boxes)) is None or abs(left) >= TURN_MIN):
+    rows = uncut(boxes, [(whole, pieces) for whole, _, pieces, tried in splits if tried])
+    if check and ((left := row_turn(rows)) is None or abs(left) >= TURN_MIN):
         return None
     to_frame = partial(box_in_frame, back=back, shape=frame.shape, mask=masks[0])
     return [to_frame(b) for b in boxes], crops, [(to_frame(whole), crop, pieces, tried)

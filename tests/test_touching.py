@@ -11,7 +11,8 @@ from edgetl.runtime.crop import sharp_crop
 from edgetl.runtime.digits import digit_candidates, find_digit_candidates
 from edgetl.runtime.reuse import ReadingCache
 from edgetl.runtime.stream import digit_probabilities, read_whole_or_pieces
-from edgetl.runtime.touching import PAIR_SHARE, PIECE_SCORE, least_ink_cut, through_a_loop
+from edgetl.runtime.touching import (CUTS_TRIED, PAIR_SHARE, PIECE_SCORE, cut_pieces, least_ink_cut, least_ink_cuts,
+                                     loops, through_a_loop)
 
 INK = (30, 30, 30)
 CLASSES = [str(d) for d in range(10)] + ["not a digit", "two digits"]
@@ -78,6 +79,21 @@ def test_a_pair_whose_least_ink_lies_across_a_loop_is_cut_where_a_line_misses_th
     assert not through_a_loop(splits[0][2], mask)
     # each piece is the glyph written alone, to a few pixels: the 0 at [203, 207, 42, 54], the 6 at [239, 208, 43, 53]
     assert boxes == [[203, 207, 43, 54], [241, 208, 41, 53]], boxes
+
+
+def test_a_pair_whose_least_ink_line_leaves_a_sliver_is_cut_at_the_next_line_that_leaves_two_digits():
+    """A 7 whose bar runs into an 8: the line crossing the least ink runs down the 7's stem and leaves a piece too
+    short to be a digit, and before 2026-12-07 no cut was offered (wide-200..205: 21 box-frames read "two digits" at
+    0.9 or more, never cut). The next lines by ink crossed are tried until one leaves two digit-like pieces."""
+    frame = page(("7", 200), ("8", 234))
+    boxes, _, mask, splits = find_digit_candidates(frame, try_cuts=True)
+    whole = [206, 207, 74, 54]
+    assert [(blob, pieces) for blob, pieces, _ in splits] == [(whole, [0, 1])]
+    assert cut_pieces(least_ink_cut(whole, mask, avoid=loops(whole, mask)), mask) == []  # the least-ink line's
+    alone = [find_digit_candidates(page(glyph))[0][0] for glyph in (("7", 200), ("8", 234))]
+    assert boxes == alone == [[206, 208, 37, 52], [237, 207, 43, 54]], boxes  # each piece is its glyph written alone
+    assert least_ink_cuts(whole, mask, avoid=loops(whole, mask), most=CUTS_TRIED)[0] == \
+        least_ink_cut(whole, mask, avoid=loops(whole, mask))  # the ranked lines start with the least-ink one
 
 
 def reading(digit: int | None, score: float, pair: float = 0.0) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgetl.runtime.digits import digit_candidates
-from edgetl.runtime.turned import PageTurn, box_in_frame, row_turn, upright
+from edgetl.runtime.turned import PageTurn, box_in_frame, row_turn, uncut, upright
 
 W, H = 640, 480
 
@@ -33,6 +33,24 @@ def test_no_turn_from_an_upright_row_two_digits_or_two_rows():
     # two upright rows, the lower one starting further right: the steps across rows are not taken for a turn
     rows = turned_row(0.0, n=3) + turned_row(0.0, n=3, x0=185, y0=320)
     assert abs(row_turn(rows)) < 1.5
+
+
+def test_a_turned_row_whose_wide_digits_are_tried_cut_still_gives_the_pages_turn():
+    """A 0 turned 28 degrees is wide enough to be tried cut (touching.py), and the step between its two pieces runs
+    across the frame whatever the page's turn: counted among the row's steps, they hid the turn, the frame was read as
+    it lay and two 0s were cut in two. The row's turn is taken from the blobs (turned.uncut)."""
+    frame = np.full((H, W, 3), 235, np.uint8)
+    cv2.putText(frame, "0 8 0 8", (120, 260), cv2.FONT_HERSHEY_SIMPLEX, 2.6, (30, 30, 30), 6, cv2.LINE_AA)
+    frame = cv2.warpAffine(frame, cv2.getRotationMatrix2D((320, 240), 28, 1.0), (W, H), borderValue=(235, 235, 235))
+    boxes, _, splits = digit_candidates(frame, try_cuts=True)
+    assert len(boxes) == 4 and splits == [], boxes  # four upright digits, none cut
+    assert [x for x, _, _, _ in boxes] == sorted(x for x, _, _, _ in boxes)
+    assert all(48 <= w <= 54 and 53 <= h <= 57 for _, _, w, h in boxes), boxes  # each glyph's turned box, whole
+    cuts = [([138, 291, 48, 53], [0, 1]), ([256, 228, 48, 53], [3, 4])]  # what the finder tries on the frame as it lies
+    as_it_lies = [[138, 291, 41, 53], [172, 306, 14, 36], [197, 259, 49, 54], [256, 228, 41, 53], [290, 243, 14, 36],
+                  [315, 196, 50, 54]]
+    assert row_turn(as_it_lies) is None
+    assert row_turn(uncut(as_it_lies, cuts)) == pytest.approx(-28, abs=1.5)
 
 
 def test_a_box_on_the_upright_canvas_is_taken_back_around_the_same_ink():
