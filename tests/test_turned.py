@@ -35,6 +35,26 @@ def test_no_turn_from_an_upright_row_two_digits_or_two_rows():
     assert abs(row_turn(rows)) < 1.5
 
 
+def test_a_row_whose_steps_scatter_as_handwriting_does_still_gives_its_turn(monkeypatch):
+    """Digits written along a page rise and fall: the steps from each to the next scatter by several degrees. A row of
+    five whose steps deviate 9 degrees from their median gives its turn (at AGREE 5 degrees, until 2026-12-07, it gave
+    none, and the turned clips' frames with three or more digits went unturned one time in three); an upright row with
+    the same scatter stays upright."""
+    import edgetl.runtime.turned as turned
+
+    def scattered_row(angle: float) -> list:
+        t = np.deg2rad(angle)
+        across = [(0, 0), (70, 8), (140, -4), (210, 7), (280, -5)]  # along the row, off it
+        return [[int(150 + a * np.cos(t) - o * np.sin(t)), int(240 + a * np.sin(t) + o * np.cos(t)), 30, 50]
+                for a, o in across]
+
+    assert row_turn(scattered_row(25.0)) == pytest.approx(25.0, abs=2.5)
+    assert row_turn(scattered_row(-20.0)) == pytest.approx(-20.0, abs=2.5)
+    assert abs(row_turn(scattered_row(0.0))) < 2.5
+    monkeypatch.setattr(turned, "AGREE", 5.0)
+    assert row_turn(scattered_row(25.0)) is None
+
+
 def test_a_turned_row_whose_wide_digits_are_tried_cut_still_gives_the_pages_turn():
     """A 0 turned 28 degrees is wide enough to be tried cut (touching.py), and the step between its two pieces runs
     across the frame whatever the page's turn: counted among the row's steps, they hid the turn, the frame was read as
