@@ -20,7 +20,7 @@ import numpy as np
 
 TURN_MIN = 15.0  # degrees: a row turned less is read as it lies (the reader copes with 20)
 AGREE = 11.0  # degrees: the steps along a row agree this well (median absolute deviation), or no angle is trusted.
-# Handwriting rises and falls along a row: at 5 (until 2026-12-07) a third of the turned clips' frames with three or
+# Handwriting rises and falls along a row: at 5 (until 2026-12-07) two in five of the turned clips' frames with three or
 # more digits gave no angle; at 8 / 11 / 15 the turned clips read +51 / +57 / +62 digits, the tune clips 0 / 0 / -1
 MIN_STEPS = 2  # steps from a digit to the next one in its row: three digits in a row at least
 NEXT = 2.5  # the next digit in a row lies within this many of its heights

@@ -38,7 +38,7 @@ def test_no_turn_from_an_upright_row_two_digits_or_two_rows():
 def test_a_row_whose_steps_scatter_as_handwriting_does_still_gives_its_turn(monkeypatch):
     """Digits written along a page rise and fall: the steps from each to the next scatter by several degrees. A row of
     five whose steps deviate 9 degrees from their median gives its turn (at AGREE 5 degrees, until 2026-12-07, it gave
-    none, and the turned clips' frames with three or more digits went unturned one time in three); an upright row with
+    none, and the turned clips' frames with three or more digits went unturned two times in five); an upright row with
     the same scatter stays upright."""
     import edgetl.runtime.turned as turned
 
