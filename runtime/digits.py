@@ -117,10 +117,6 @@ def ink_mask(ink: np.ndarray, config: DigitFinderConfig) -> tuple[np.ndarray, np
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), lines  # rejoin broken strokes
 
 
-GRID_ANGLE_STEP = np.pi / 90  # 2 degrees: a squared page's grid mask holds 16,000 points at half size, searched at 1
-# degree in 5 ms, the p95 of a desk clip's frame time; a line found a little short there is still one of many
-
-
 def grid_segments(ink: np.ndarray, weak_level: float, config: DigitFinderConfig) -> np.ndarray:
     """The lines of a squared page whose ink lies at the weak level (N, 4), or none: there only the grid's crossings
     and darker stretches pass it, too broken for the line search, and are read as 1s, 4s and 7s (wide-202 frame
@@ -129,7 +125,7 @@ def grid_segments(ink: np.ndarray, weak_level: float, config: DigitFinderConfig)
     level = max(config.weak_floor, config.grid_level * weak_level)
     if level >= weak_level:
         return np.zeros((0, 4), np.int32)
-    found = line_segments(cv2.compare(ink, level, cv2.CMP_GT), config.line_length * ink.shape[1], GRID_ANGLE_STEP)
+    found = line_segments(cv2.compare(ink, level, cv2.CMP_GT), config.line_length * ink.shape[1])
     upright = np.abs(found[:, 3] - found[:, 1]) > np.abs(found[:, 2] - found[:, 0])
     both_ways = min(np.count_nonzero(upright), np.count_nonzero(~upright)) >= config.grid_lines
     return found if both_ways else np.zeros((0, 4), np.int32)

@@ -14,15 +14,14 @@ THICK = 3  # half-size px: a segment with mask this far out on both sides is the
 INSIDE_SHARE = 0.5  # ... along more than this share of its length
 GAP = 6  # half-size px: a printed line broken by noise (a dim page) is one line across gaps this long
 BAND = 3  # px: a found line's width, as it is drawn out of the mask and as its ink is read (segment_levels)
-ANGLE_STEP = np.pi / 180  # the Hough transform's angle step: 1 degree
 
 
-def line_segments(mask: np.ndarray, min_length: float, angle_step: float = ANGLE_STEP) -> np.ndarray:
-    """The long straight segments of ``mask`` (N, 4): x0, y0, x1, y1 in its pixels, searched at ``angle_step``."""
+def line_segments(mask: np.ndarray, min_length: float) -> np.ndarray:
+    """The long straight segments of ``mask`` (N, 4): x0, y0, x1, y1 in its pixels."""
     h, w = mask.shape
     small = cv2.resize(mask, (w // 2, h // 2), interpolation=cv2.INTER_NEAREST)
     length = max(8, int(min_length / 2))
-    segments = cv2.HoughLinesP(small, 1, angle_step, threshold=int(length * 0.6), minLineLength=length,
+    segments = cv2.HoughLinesP(small, 1, np.pi / 180, threshold=int(length * 0.6), minLineLength=length,
                                maxLineGap=GAP)
     if segments is None:
         return np.zeros((0, 4), np.int32)
