@@ -31,6 +31,7 @@ import numpy as np
 
 TRY_ASPECT = 0.9  # a blob at least this wide (width / height) that no valley parted is tried cut
 SHEARS = (-0.4, -0.2, 0.0, 0.2, 0.4)  # the cut's slant: px across per px down
+SLANTS = tuple(sorted(SHEARS, key=abs))  # the same, upright first: on a tie in ink, the more upright line is tried
 CUT_SPAN = (0.2, 0.8)  # where the cut may cross the blob's middle row, as shares of its width
 PIECE_HEIGHT = 0.6  # each piece at least this share of the blob's height ...
 PIECE_INK = 0.1  # ... and of its ink
@@ -70,7 +71,7 @@ def least_ink_cuts(box: list[int], mask: np.ndarray, avoid: np.ndarray | None = 
     blob = (mask[y:y + h, x:x + w] > 0).view(np.uint8)
     lo, hi = int(CUT_SPAN[0] * w), int(CUT_SPAN[1] * w) + 1
     crossings, orders, ats = [], [], []
-    for order, shear in enumerate(sorted(SHEARS, key=abs)):
+    for order, shear in enumerate(SLANTS):
         pad = int(np.ceil(abs(shear) * h / 2))
         # shifting each row by -shear * (y - middle) makes the slanted lines columns
         to_columns = np.float32([[1, -shear, pad + shear * h / 2], [0, 1, 0]])
@@ -85,8 +86,7 @@ def least_ink_cuts(box: list[int], mask: np.ndarray, avoid: np.ndarray | None = 
     crossed, order, at = np.concatenate(crossings), np.concatenate(orders), np.concatenate(ats)
     ranked = np.lexsort((at, np.abs(at - w / 2), order, crossed))  # least ink, upright first, nearest the middle
     ranked = ranked[np.isfinite(crossed[ranked])][:most]
-    slants = np.array(sorted(SHEARS, key=abs))
-    return [SlantCut((x, y, w, h), float(at[k]), float(slants[order[k]])) for k in ranked]
+    return [SlantCut((x, y, w, h), float(at[k]), float(SLANTS[order[k]])) for k in ranked]
 
 
 def loops(box: list[int], mask: np.ndarray) -> np.ndarray:
