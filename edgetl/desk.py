@@ -47,6 +47,8 @@ class DeskScene:
     pen: str = ""  # pencil, ballpoint, felt or marker
     hand: Hand | None = None  # the writer's hand and pen over the page (edgetl.desk_hand), if any
     turn: float = 0.0  # degrees the page lies turned on the desk (_camera)
+    paper: str = ""  # plain, ruled or grid
+    dim: bool = False  # lit at about half the light
 
 
 # ---------------------------------------------------------------------------------------------- camera
@@ -193,7 +195,7 @@ def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Gen
     ``turn``: degrees the page lies turned on the desk (``_camera``)."""
     homography = _camera(rng, turn)
     pen = choose_pen(rng)  # chosen first: the printed lines must stay fainter than it
-    page, ruled = draw_paper(rng, pen)
+    page, ruled, paper = draw_paper(rng, pen)
     margin = {"top": 16.0, "bottom": 16.0, "left": 16.0, "right": 16.0}
     if rng.random() < 0.10:
         side, depth = draw_desk_border(page, homography, rng)
@@ -218,7 +220,7 @@ def render_desk_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Gen
         motion = _motion_kernel(int(rng.choice([5, 7, 9])), rng.uniform(0, np.pi))
     noise = rng.uniform(5, 10) if dim else rng.uniform(2, 5)
     return DeskScene(canvas, homography, boxes, out_labels, motion, rng.uniform(0.5, 1.5), noise, owner, pen.name,
-                     turn=turn)
+                     turn=turn, paper=paper, dim=dim)
 
 
 class _Noise:
@@ -283,13 +285,20 @@ def ink_in_frame(scene: DeskScene, shake: np.ndarray) -> np.ndarray:
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
+def scene_conditions(scene: DeskScene) -> dict[str, str]:
+    """What a scene was drawn with, by name: its paper, pen, light, motion blur and whether a hand is in view."""
+    return {"paper": scene.paper, "pen": scene.pen, "light": "dim" if scene.dim else "bright",
+            "blur": "motion" if scene.motion is not None else "still", "hand": "hand" if scene.hand else "no hand"}
+
+
 def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_per_scene: int, seed: int,
                 empty_fraction: float = 0.12, with_ink: bool = False, hands: float = 0.0,
-                turn: float = 0.0) -> Iterator[tuple]:
+                turn: float = 0.0, scenes_out: list | None = None) -> Iterator[tuple]:
     """(frame BGR uint8 640x480, boxes [x, y, w, h], labels) for every frame of ``n_scenes`` scenes; ``with_ink``:
     each with the frame's ink (ink_in_frame) and the scene's pen as well (the same frames either way); ``hands``:
     the share of scenes filmed while someone writes (edgetl.desk_hand), drawn apart from the scenes' own draws;
-    ``turn``: every page turned that many degrees further (render_desk_scene)."""
+    ``turn``: every page turned that many degrees further (render_desk_scene); ``scenes_out``: each scene's
+    conditions (scene_conditions) appended to it before its first frame."""
     rng = np.random.default_rng(seed)
     hand_rng = np.random.default_rng([seed, 4])
     digits = np.asarray(digits).reshape(-1, 28, 28)
@@ -299,6 +308,8 @@ def desk_frames(digits: np.ndarray, labels: np.ndarray, n_scenes: int, frames_pe
         scene = render_desk_scene(digits, labels, rng, empty=rng.random() < empty_fraction, turn=turn)
         if hands and hand_rng.random() < hands:
             scene.hand = place_hand(hand_rng, scene.homography, scene.boxes, (W, H))
+        if scenes_out is not None:
+            scenes_out.append(scene_conditions(scene))
         shake = np.zeros(3)
         for _ in range(frames_per_scene):
             frame, boxes, shake = film_desk(scene, shake, noise, rng)

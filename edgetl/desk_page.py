@@ -78,8 +78,9 @@ def choose_pen(rng: np.random.Generator) -> Pen:
     return Pen(name, ink, rng.uniform(w_lo, w_hi), rng.uniform(o_lo, o_hi))
 
 
-def draw_paper(rng: np.random.Generator, pen: Pen) -> tuple[np.ndarray, tuple[float, float] | None]:
-    """The page: tinted, faintly textured, plain, ruled or squared; and (first line y, spacing) when ruled.
+def draw_paper(rng: np.random.Generator, pen: Pen) -> tuple[np.ndarray, tuple[float, float] | None, str]:
+    """The page: tinted, faintly textured, plain, ruled or squared; (first line y, spacing) when ruled; and which
+    of "plain", "ruled" or "grid" it is.
 
     Printed lines are visible but fainter than the scene's pen: at most half as dark as its strokes.
     """
@@ -90,7 +91,7 @@ def draw_paper(rng: np.random.Generator, pen: Pen) -> tuple[np.ndarray, tuple[fl
     page = paper[:, None, None] * texture[None]  # planar BGR: long rows make the arithmetic fast
     kind = _pick(rng, [("plain", 0.25), ("ruled", 0.35), ("grid", 0.40)])
     if kind == "plain":
-        return page, None
+        return page, None, kind
     colour = np.float32(_pick(rng, LINES))
     thickness = int(rng.choice([1, 1, 2]))
     level = int(rng.uniform(170, 255))  # anti-aliased 1 px lines are fainter than 2 px ones
@@ -113,7 +114,7 @@ def draw_paper(rng: np.random.Generator, pen: Pen) -> tuple[np.ndarray, tuple[fl
         cv2.line(margin, (x, 0), (x, CH * 16), 255, int(rng.integers(1, 3)), cv2.LINE_AA, 4)
         red = np.float32(MARGIN_LINE[int(rng.integers(2))])
         tint(page, margin.astype(np.float32) / 255, red)
-    return page, (phase, spacing) if kind == "ruled" else None
+    return page, (phase, spacing) if kind == "ruled" else None, kind
 
 
 def draw_desk_border(page: np.ndarray, homography: np.ndarray, rng: np.random.Generator) -> tuple[str, float]:
