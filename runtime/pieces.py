@@ -24,26 +24,51 @@ def cut_by_line(a, b, lines: np.ndarray | None) -> bool:
 
 
 def merge_stacked(boxes: list[list[int]], lines: np.ndarray | None = None) -> list[list[int]]:
-    """Join pieces stacked on each other (a digit broken in two, e.g. the top bar of a 5, or cut by a line)."""
-    boxes = sorted(boxes, key=lambda b: b[0])
-    merged: list[list[int]] = []
-    for x, y, w, h in boxes:
-        if merged:
-            mx, my, mw, mh = merged[-1]
-            x_overlap = min(mx + mw, x + w) - max(mx, x)
-            y_gap = max(my, y) - min(my + mh, y + h)
-            joined = max(my + mh, y + h) - min(my, y)
-            # a broken digit, not two rows: the joined box is not much taller than its larger piece and the smaller has
-            # no row of its own beside it (or a stroke cut by a printed line: the pieces all but touch)
-            if x_overlap > 0.6 * min(w, mw) and (y_gap <= max(3, 0.08 * max(h, mh)) or (
-                    y_gap < 0.3 * max(h, mh) and joined <= 1.5 * max(h, mh)
-                    and not rows_apart(boxes, merged[-1], [x, y, w, h]))
-                    or cut_by_line([mx, my, mw, mh], [x, y, w, h], lines)):
-                nx, ny = min(mx, x), min(my, y)
-                merged[-1] = [nx, ny, max(mx + mw, x + w) - nx, max(my + mh, y + h) - ny]
-                continue
-        merged.append([x, y, w, h])
-    return merged
+    """Join pieces stacked on each other (a digit broken in two, e.g. the top bar of a 5, or cut by a line).
+
+    Left to right, each piece is held against the box joined so far that shares its columns and lies nearest above
+    or below it, not against the one before it left to right: a piece of the next row whose left edge fell between two
+    pieces of one digit kept them apart (wide-202 frame 580: a 3 broken in three, its lower bowl lost). Passes repeat
+    while pieces join, as a joined box may reach one more."""
+    merged = sorted(boxes, key=lambda b: b[0])
+    while True:
+        out: list[list[int]] = []
+        for box in merged:
+            k = nearest_above_or_below(out, box)
+            if k is not None and stacked_on(out[k], box, boxes, lines):
+                out[k] = union(out[k], box)
+            else:
+                out.append(list(box))
+        if len(out) == len(merged):
+            return out
+        merged = out
+
+
+def nearest_above_or_below(boxes: list[list[int]], box) -> int | None:
+    """The index of the box that shares over 0.6 of the narrower one's columns with ``box`` and lies nearest above or
+    below it, or None."""
+    x, y, w, h = box
+    best, best_gap = None, None
+    for k, (bx, by, bw, bh) in enumerate(boxes):
+        if min(bx + bw, x + w) - max(bx, x) <= 0.6 * min(w, bw):
+            continue
+        gap = max(by, y) - min(by + bh, y + h)
+        if best_gap is None or gap < best_gap:
+            best, best_gap = k, gap
+    return best
+
+
+def stacked_on(a, b, boxes: list[list[int]], lines: np.ndarray | None) -> bool:
+    """Of two boxes sharing their columns, one lies on the other as pieces of one digit: they (all but) touch, or the
+    joined box is not much taller than the larger piece, and the smaller has no row of its own beside it (two rows
+    nearly touching: a 2 written just under a 9 of the row above, check-41 frame 504); or a printed line runs through
+    the gap between them."""
+    (ay, ah), (by, bh) = a[1::2], b[1::2]
+    y_gap = max(ay, by) - min(ay + ah, by + bh)
+    joined = max(ay + ah, by + bh) - min(ay, by)
+    taller = max(ah, bh)
+    close = y_gap <= max(3, 0.08 * taller) or (y_gap < 0.3 * taller and joined <= 1.5 * taller)
+    return (close and not rows_apart(boxes, a, b)) or cut_by_line(a, b, lines)
 
 
 STACKED_GAP = 0.3  # stacked_pairs: pieces one above the other at most this share of the taller one's height apart

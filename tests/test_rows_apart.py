@@ -26,3 +26,25 @@ def test_the_small_three_has_a_row_of_its_own_and_a_fives_bar_has_not():
     row = [four, bar, body, seven]
     assert not rows_apart(row, bar, body)
     assert sorted(join_fragments(merge_stacked(row))) == sorted([four, [398, 200, 44, 76], seven])
+
+
+def test_a_digit_in_three_pieces_is_joined_though_a_piece_of_the_next_row_lies_between_them_left_to_right():
+    """wide-202 frame 580: a 3 broken into its top (260-294), its lower bowl's right side (278-287) and its foot
+    (248-279); the 7 of the next row (267-287) starts between them left to right. Held only against the box before
+    it, the bowl met the 7, and the 3 was read from its top alone (as 2)."""
+    pieces = [[237, 350, 6, 34], [248, 310, 31, 10], [260, 234, 34, 43], [267, 353, 20, 32], [278, 279, 9, 30],
+              [297, 378, 45, 16], [363, 364, 21, 31]]
+    three = [248, 234, 46, 86]  # written at [246, 233, 47, 86]
+    assert sorted(merge_stacked(pieces)) == sorted([three, [237, 350, 6, 34], [267, 353, 20, 32],
+                                                    [297, 378, 45, 16], [363, 364, 21, 31]])
+
+
+def test_a_digit_written_just_under_one_of_the_row_above_stays_apart_from_it():
+    """check-41 frame 504: a 0 (with a 9 and another digit beside it in its row) 6 px above a wide 2 of the next row
+    shares its columns; they nearly touch, but the 0 has row-mates of its own: two rows, not one digit in pieces."""
+    pieces = [[226, 254, 125, 93], [256, 194, 37, 47], [303, 205, 59, 43], [369, 284, 64, 68], [391, 193, 37, 56]]
+    two, zero = pieces[0], pieces[2]
+    assert rows_apart(pieces, zero, two)
+    assert sorted(merge_stacked(pieces)) == sorted(pieces)
+    # without the row-mates, two pieces that nearly touch are joined as one digit broken across the gap
+    assert merge_stacked([two, zero]) == [[226, 205, 136, 142]]
