@@ -105,9 +105,11 @@ def prepare(model: Model, image: np.ndarray, digits: bool, roi=None,
 
 
 # A blob the finder cut as touching digits is read whole when the whole reads as one digit at least this
-# surely. Tune clips (every 2nd frame, 29 cut blobs): one digit cut in two read whole at >= 0.97 in 21 of 22,
-# two touching digits read whole at <= 0.96 in 7 of 7.
-WHOLE_SCORE = 0.97
+# surely (and not as two digits). 0.97 from 2026-12-03 (tune clips, every 2nd frame, 29 cut blobs: one digit cut in
+# two read whole at >= 0.97 in 21 of 22, two touching digits at <= 0.96 in 7 of 7), before the model had a "two
+# digits" class; with it, 0.9 (2026-12-07): tune +4 digits and 6 false boxes fewer (a 2 whose loop was cut off and
+# read as a 0), check +5 / -6, turned +2, writing alike; 0.7 read check 4 digits fewer (touching pairs read whole).
+WHOLE_SCORE = 0.9
 
 
 STACKED_SCORE = 0.5  # a whole of two pieces one above the other (pieces.stacked_pairs) is read whole from this score

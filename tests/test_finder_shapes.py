@@ -124,7 +124,7 @@ def test_a_digit_broken_above_its_stem_is_offered_whole_and_two_close_rows_are_n
     assert [(whole, pieces) for whole, _, pieces, _ in splits] == [([199, 136, 47, 70], [1, 2])]
 
 
-def test_a_stacked_whole_is_read_whole_when_as_sure_as_its_less_sure_piece_and_a_side_by_side_one_needs_0_97():
+def test_a_stacked_whole_is_read_whole_when_as_sure_as_its_less_sure_piece_and_a_side_by_side_one_needs_more():
     """wide-204 frame 116: the broken 9's whole read 9 at 0.87, its loop alone 6 at 0.66 and its stem 1 at 1.0. A
     whole of two stacked pieces wins over them from STACKED_SCORE when it reads at least as surely as the less sure
     piece; a blob cut side by side (touching digits) is still read whole only at WHOLE_SCORE."""

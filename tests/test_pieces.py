@@ -70,6 +70,17 @@ def test_the_pieces_stay_when_the_whole_is_unsure_or_refused():
         assert [int(b.max()) for b in batch] == [0, 1, 2] and outputs.argmax(axis=1).tolist() == [7, 0, 1]
 
 
+def test_a_wide_two_whose_looped_foot_was_cut_off_is_read_whole():
+    """wide-202 frame 44: a 2 with a loop at its foot, 148 px wide, cut at a valley into its body (read 2 at 0.999)
+    and the loop's end (1 at 1.0); the whole read 2 at 0.927. While a whole needed 0.97 the pieces stayed: the 2
+    boxed short and a false 1 beside it."""
+    pieces, whole = [[475, 235, 78, 101], [553, 229, 50, 44]], [475, 229, 128, 107]
+    outputs = np.stack([reading(2, 0.999), reading(1, 1.0), reading(2, 0.927)])
+    batch = np.zeros((3, 28, 28, 1), np.uint8)
+    boxes, _, read = read_whole_or_pieces(CARD, pieces, batch, outputs, [(whole, [0, 1], False)])
+    assert boxes == [whole] and read.argmax(axis=1).tolist() == [2]
+
+
 def test_a_faint_stroke_with_one_strong_pixel_is_kept():
     """Hysteresis runs on half-size masks: a lone strong pixel must survive the pooling (pooled as 0/1 it
     rounded to 0, and faint pencil digits with a few strong pixels were dropped: 4 of 1,325 on the tune clips)."""
