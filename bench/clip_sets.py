@@ -39,14 +39,19 @@ SETS = {
 }
 
 
+def require_rendered(names: list[str]) -> None:
+    """Exit with the command that renders them when any of these clips is not in CLIPS."""
+    if missing := " ".join(name for name in names if not (CLIPS / f"{name}.mp4").exists()):
+        raise SystemExit(f"not rendered: {missing}; run python bench/render_clips.py --only {missing}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="an exported .onnx file")
     parser.add_argument("--set", choices=sorted(SETS), required=True, dest="clip_set")
     args = parser.parse_args()
     clips = [(CLIPS / f"{name}.mp4", smooth) for name, smooth in SETS[args.clip_set]]
-    if missing := [clip.stem for clip, _ in clips if not clip.exists()]:
-        raise SystemExit(f"not rendered: {' '.join(missing)}; run python bench/render_clips.py --only {' '.join(missing)}")
+    require_rendered([name for name, _ in SETS[args.clip_set]])
 
     from edgetl.runtime.model import Model
 

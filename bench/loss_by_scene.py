@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CLIPS, machine  # noqa: E402
-from clip_sets import SETS  # noqa: E402
+from clip_sets import SETS, require_rendered  # noqa: E402
 from clips import digit_kind, match_frame, read_clip  # noqa: E402
 from render_clips import CLIPS as RENDERED  # noqa: E402
 
@@ -72,10 +72,7 @@ def main() -> None:
     parser.add_argument("--by", nargs="+", choices=CONDITIONS, default=["paper", "pen"])
     args = parser.parse_args()
     desk_clips = [(clip, smooth) for clip, smooth in SETS[args.clip_set] if RENDERED[clip][3]]
-    missing = [clip for clip, _ in desk_clips if not (CLIPS / f"{clip}.mp4").exists()]
-    if missing:
-        names = " ".join(missing)
-        raise SystemExit(f"not rendered: {names}; run python bench/render_clips.py --only {names}")
+    require_rendered([clip for clip, _ in desk_clips])
 
     from edgetl.data import load_dataset
     from edgetl.runtime.model import Model

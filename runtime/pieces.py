@@ -45,17 +45,22 @@ def merge_stacked(boxes: list[list[int]], lines: np.ndarray | None = None) -> li
 
 
 def nearest_above_or_below(boxes: list[list[int]], box) -> int | None:
-    """The index of the box that shares over 0.6 of the narrower one's columns with ``box`` and lies nearest above or
-    below it, or None."""
-    x, y, w, h = box
+    """The index of the box that shares columns with ``box`` (shares_columns) and lies nearest above or below it, or
+    None."""
+    y, h = box[1], box[3]
     best, best_gap = None, None
-    for k, (bx, by, bw, bh) in enumerate(boxes):
-        if min(bx + bw, x + w) - max(bx, x) <= 0.6 * min(w, bw):
+    for k, other in enumerate(boxes):
+        if not shares_columns(other, box):
             continue
-        gap = max(by, y) - min(by + bh, y + h)
+        gap = max(other[1], y) - min(other[1] + other[3], y + h)
         if best_gap is None or gap < best_gap:
             best, best_gap = k, gap
     return best
+
+
+def shares_columns(a, b, share: float = 0.6) -> bool:
+    """Two boxes overlap across more than ``share`` of the narrower one's width: one may lie on the other."""
+    return min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) > share * min(a[2], b[2])
 
 
 def stacked_on(a, b, boxes: list[list[int]], lines: np.ndarray | None) -> bool:
@@ -83,9 +88,8 @@ def stacked_pairs(boxes: list[list[int]], taken: set[int]) -> list[tuple[list[in
     for i, j in ((i, j) for i in range(len(boxes)) for j in range(len(boxes))):
         if i in used or j in used:
             continue
-        (x, y, w, h), (bx, by, bw, bh) = boxes[i], boxes[j]
-        x_overlap = min(x + w, bx + bw) - max(x, bx)
-        if by > y and x_overlap > 0.6 * min(w, bw) and 0 <= by - (y + h) <= STACKED_GAP * max(h, bh) \
+        (_, y, _, h), (_, by, _, bh) = boxes[i], boxes[j]
+        if by > y and shares_columns(boxes[i], boxes[j]) and 0 <= by - (y + h) <= STACKED_GAP * max(h, bh) \
                 and in_one_row(boxes, i, j):
             used.update((i, j))
             out.append((union(boxes[i], boxes[j]), [i, j]))
