@@ -26,7 +26,7 @@ from clips import WELL_BOXED, iou
 from edgetl.data import load_dataset
 from edgetl.runtime.crop import mnist_crop
 from edgetl.runtime.model import Model
-from edgetl.runtime.stream import digit_batch
+from edgetl.runtime.stream import digit_batch, read_whole_or_pieces
 from writers import reported_digits
 
 
@@ -78,11 +78,13 @@ def tally_seed(model: Model, x: np.ndarray, y: np.ndarray, as_is: np.ndarray, se
     for frame, boxes, labels in desk.desk_frames(x, y, 20, 10, seed):
         if not labels:
             continue
-        batch, found, _ = digit_batch(model, frame, None)
+        batch, found, splits = digit_batch(model, frame, None)
         if not found:
             counts["not boxed"] += len(labels)
             continue
-        got = read(model, batch[:len(found), ..., 0])
+        # a blob cut into pieces is read whole or as its pieces, as the runtime decides
+        found, batch, outputs = read_whole_or_pieces(model.card, found, batch, model.predict_batch(batch), splits)
+        got = reported_digits(model.card, outputs)
         for box, label, (source, pen_crop) in zip(boxes, labels, spy.pages[-1]):
             overlaps = [iou(box, f) for f in found]
             k = int(np.argmax(overlaps))
