@@ -9,6 +9,7 @@ import pytest
 
 from clips import H, W, error_kinds, render_clip, score_clip
 from edgetl.desk import desk_frames, render_desk_clip
+from edgetl import pen
 from edgetl.pen import _skeleton, rewrite
 
 
@@ -174,6 +175,30 @@ def test_a_short_heavy_stroke_that_thinning_eats_is_rewritten_with_the_digit(tes
     assert (fine > 0.5).sum() / _skeleton(fine > 0.5).sum() < 3.5
 
 
+def test_each_stroke_is_drawn_to_where_the_writer_ended_it(test_digits):
+    """Thinning stops each stroke's centre line about the writer's half width short of its end, and a pen thinner
+    than the writer's showed it: a 7's bar shortened to a hook (715, read as a 1), an 8's legs parted (373, a 9).
+    The centre line is drawn on to where the writer's ink is only the pen's half width deep, and no further. Over
+    the first 300 held-out digits with a 1.4 px pen on 40 px, rewrites that lose more than a tenth of the writer's
+    ink: 25 (40 before), a twentieth of it lost on average (0.036 before: 0.026)."""
+    from pen_fidelity import LOST, Upright, ink_lost
+
+    x, _ = test_digits
+    lost = [ink_lost(d, rewrite(d, 40.0, 0.035 * 40.0, Upright())) for d in x[:300]]
+    assert sum(share > LOST for share in lost) <= 30 and np.mean(lost) < 0.03
+    assert ink_lost(x[715], rewrite(x[715], 80.0, 2.4, Upright())) < 0.04  # 0.058 before
+    # the ends drawn on stay inside the writer's shape, at least the pen's half width from its edge
+    drawn_on = 0
+    for d in x[:50]:
+        big = pen._pen_shape(cv2.resize(d.astype(np.float32), (56, 56), interpolation=cv2.INTER_LINEAR))
+        path = pen._pen_path(big)[0]
+        depth = cv2.distanceTransform(np.pad(big, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        longer = pen._full_length(path, depth, 2.0)
+        assert (longer >= path).all() and (depth[longer & ~path] > 1.0).all()
+        drawn_on += bool((longer & ~path).any())
+    assert drawn_on >= 15  # 22: a 0 has no end, and most writers are not much wider than this pen
+
+
 def test_an_eight_whose_loops_the_pen_nearly_filled_keeps_both_loops(test_digits):
     """Thick 8s of the held-out set whose lower (or upper) loop is a blob at the 100 gray level, its hole showing
     at 160: thinned at one level the blob became a stick and the rewritten digit a 9 (one loop). A 9 whose thin
@@ -295,9 +320,11 @@ def test_the_ink_in_a_desk_frame_lies_on_each_written_digit_and_leaves_the_frame
             if bx == 0 or by == 0 or bx + bw >= W or by + bh >= H or not len(xs):
                 continue  # cut by the frame's edge
             # inside the box (the warped corners' bounds, looser than the ink by the page's rotation, their width and
-            # height cut to whole pixels: up to 2 px short) and filling it
+            # height cut to whole pixels: up to 2 px short) and filling it, but for what the rotation (up to 6 degrees
+            # and the camera's tilt) adds: a tall thin 1 turned 6 degrees has a box a tenth of its height wider
             assert bx - 1 <= xs.min() and xs.max() < bx + bw + 2 and by - 1 <= ys.min() and ys.max() < by + bh + 2
-            assert xs.max() - xs.min() + 1 >= 0.8 * bw and ys.max() - ys.min() + 1 >= 0.8 * bh, (i, boxes[i])
+            assert xs.max() - xs.min() + 1 >= 0.8 * bw - 0.15 * bh, (i, boxes[i])
+            assert ys.max() - ys.min() + 1 >= 0.8 * bh - 0.15 * bw, (i, boxes[i])
             paper = np.percentile(gray[by:by + bh, bx:bx + bw], 90)
             assert np.median(gray[ys, xs]) < paper - 10, (i, pen)
             checked += 1

@@ -80,8 +80,8 @@ def test_the_hand_is_drawn_apart_from_the_scene(held_out):
     handed = list(desk_frames(x[:60], y[:60], 6, 2, seed=3, hands=1.0))
     assert [(b, lab) for _, b, lab in plain] == [(b, lab) for _, b, lab in handed]
     changed = sum(int(np.abs(a[0].astype(int) - b[0].astype(int)).max() > 60) for a, b in zip(plain, handed))
-    # measured: a hand in 12 of the 12 frames (every scene found room for one)
-    assert changed >= 10, changed
+    # measured: a hand in 8 of the 12 frames (12 in the scenes drawn before the pen drew strokes to their ends)
+    assert changed >= 6, changed
 
 
 def test_the_hand_covers_no_written_digit(held_out):
