@@ -303,14 +303,16 @@ def blobs(raw: list[list[int]], ink: np.ndarray, lines: np.ndarray, config: Digi
 
 
 def line_sliver(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:
-    """A piece at most ``sliver`` px wide lying along a printed line found: the edge of the line that the line mask,
-    drawn at the segment's angle, left beside it (wide-201 frame 249: stacked onto a 3, its box ran to the frame's
-    top and the 3 was lost)."""
+    """A piece at most ``sliver`` px wide (or tall) lying along a printed line found: the edge of the line that the
+    line mask, drawn at the segment's angle, left beside it (wide-201 frame 249: stacked onto a 3, its box ran to the
+    frame's top and the 3 was lost; wide-202 frame 367: joined to a 7, its box ran to the frame's edge)."""
     x, y, w, h = box
-    if w > config.sliver:
-        return False
     c = config.sliver + 2
-    return bool((lines[max(0, y):y + h, max(0, x - c):x + w + c].max(axis=1) > 0).mean() >= 0.8)
+    if w <= config.sliver:
+        return bool((lines[max(0, y):y + h, max(0, x - c):x + w + c].max(axis=1) > 0).mean() >= 0.8)
+    if h <= config.sliver:
+        return bool((lines[max(0, y - c):y + h + c, x:x + w].max(axis=0) > 0).mean() >= 0.8)
+    return False
 
 
 def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig,

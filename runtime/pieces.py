@@ -63,17 +63,23 @@ def shares_columns(a, b, share: float = 0.6) -> bool:
     return min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) > share * min(a[2], b[2])
 
 
+ROW_MATES = 0.6  # stacked_on: two pieces each with a row of its own, the shorter this share of the taller's height
+
+
 def stacked_on(a, b, boxes: list[list[int]], lines: np.ndarray | None) -> bool:
     """Of two boxes sharing their columns, one lies on the other as pieces of one digit: they (all but) touch, or the
     joined box is not much taller than the larger piece, and the smaller has no row of its own beside it (two rows
     nearly touching: a 2 written just under a 9 of the row above, check-41 frame 504); or a printed line runs through
-    the gap between them."""
+    the gap between them, unless the two are as tall as each other and the smaller has a row of its own: two digits
+    of two rows with a line of a squared page between them (wide-201 frame 56: a 0 over a 0 read as an 8)."""
     (ay, ah), (by, bh) = a[1::2], b[1::2]
     y_gap = max(ay, by) - min(ay + ah, by + bh)
     joined = max(ay + ah, by + bh) - min(ay, by)
     taller = max(ah, bh)
     close = y_gap <= max(3, 0.08 * taller) or (y_gap < 0.3 * taller and joined <= 1.5 * taller)
-    return (close and not rows_apart(boxes, a, b)) or cut_by_line(a, b, lines)
+    apart = rows_apart(boxes, a, b)
+    two_digits = apart and min(ah, bh) >= ROW_MATES * taller
+    return (close and not apart) or (cut_by_line(a, b, lines) and not two_digits)
 
 
 STACKED_GAP = 0.3  # stacked_pairs: pieces one above the other at most this share of the taller one's height apart

@@ -62,6 +62,11 @@ def test_the_edge_of_a_margin_left_beside_its_line_mask_is_a_sliver_and_a_fine_o
     assert not line_sliver([400, 270, 2, 60], lines, config)  # a 1 in a fine pencil, across the ruled line
     assert not line_sliver([119, 87, 6, 40], lines, config)  # wider than a sliver: a stroke along the margin
     assert not line_sliver([119, 87, 1, 10], np.zeros_like(lines), config)
+    # a ruled line's edge left above its line mask, at the frame's right edge: joined to a 7 beside it, the 7's box
+    # ran to the edge and the 7 was dropped as not wholly in view (wide-202 frame 367)
+    assert line_sliver([619, 297, 21, 2], lines, config)
+    assert not line_sliver([619, 297, 21, 6], lines, config)  # taller than a sliver: a 7's bar along the line
+    assert not line_sliver([619, 250, 21, 2], lines, config)  # a flat stroke away from any line
 
 
 def test_a_printed_line_broken_into_dashes_by_a_dim_pages_noise_is_found_whole():

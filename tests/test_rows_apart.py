@@ -48,3 +48,24 @@ def test_a_digit_written_just_under_one_of_the_row_above_stays_apart_from_it():
     assert sorted(merge_stacked(pieces)) == sorted(pieces)
     # without the row-mates, two pieces that nearly touch are joined as one digit broken across the gap
     assert merge_stacked([two, zero]) == [[226, 205, 136, 142]]
+
+
+def test_two_digits_of_two_rows_with_a_line_of_the_squared_page_between_them_stay_apart():
+    """wide-201 frame 56: a 0 over a 0 of the next row, 7 px apart with a printed line of the squared page in the gap,
+    was joined as one digit cut by the line (read as an 8), and a 4 over a 3 beside them (read as a 3). Each has
+    row-mates and the two are as tall as each other: two digits. A 7's bar over its stem with a line between them,
+    a fragment of the bar beside it, is still one digit (check-40 frame 500)."""
+    import numpy as np
+
+    pieces = [[33, 80, 32, 44], [42, 194, 32, 19], [63, 84, 3, 14], [66, 128, 11, 23], [76, 212, 4, 30],
+              [119, 70, 51, 79], [127, 156, 68, 84], [198, 74, 63, 67], [218, 155, 82, 81], [309, 56, 54, 78],
+              [392, 53, 48, 75], [471, 57, 53, 71]]
+    lines = np.zeros((480, 640), np.uint8)
+    lines[149:153, :] = 255  # the squared page's line, found and taken out of the stroke mask
+    stacked = merge_stacked(pieces, lines)
+    assert [119, 70, 51, 79] in stacked and [127, 156, 68, 84] in stacked
+    assert [198, 74, 63, 67] in stacked and [218, 155, 82, 81] in stacked
+    seven = [[312, 55, 24, 30], [314, 38, 16, 8], [338, 38, 5, 10]]
+    lines = np.zeros((480, 640), np.uint8)
+    lines[46:48, :] = 255
+    assert [312, 38, 24, 47] in merge_stacked(seven, lines)
