@@ -2,9 +2,9 @@
 
     python bench/pen_fidelity.py [--model runs/bench/model.int8.onnx] [--before OLD_PEN.py]
 
-Each of the 1,000 held-out test digits is rewritten 40 px tall with pens 0.08, 0.12 and 0.16 of its height (the
-desk renderer's range), upright and unslanted, and both it and its rewrite are cut by the runtime's crop. Two
-figures per pen:
+Each of the 1,000 held-out test digits is rewritten 40 px tall with pens 0.02 to 0.16 of its height (the desk
+renderer's range: a 1.4-9 px pen on digits 30-110 px tall, down to 0.013), upright and unslanted, and both it and its
+rewrite are cut by the runtime's crop. Two figures per pen:
 - **writer's ink lost**: rewrites where more than 10% of the writer's ink (gray > 100) lies over 2 px from any
   rewritten ink (> 60); model-free: a stroke the rewrite dropped (a 7's top bar, a 2's heavy base);
 - **misread**, with ``--model``: rewrites the model reads wrong among the digits it reads right as written (the
@@ -28,7 +28,7 @@ from edgetl.data import load_dataset  # noqa: E402
 from edgetl.runtime.crop import mnist_crop  # noqa: E402
 
 HEIGHT = 40.0
-PENS = (0.08, 0.12, 0.16)  # of the digit's height
+PENS = (0.02, 0.035, 0.05, 0.08, 0.12, 0.16)  # of the digit's height (0.08-0.16 only until 2026-12-07)
 LOST = 0.10  # share of the writer's ink farther than 2 px from the rewrite
 
 
