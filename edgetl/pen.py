@@ -231,6 +231,12 @@ def _thick_parts(big: np.ndarray, skeleton: np.ndarray, loops: np.ndarray, pen_h
     return cv2.GaussianBlur(field, (0, 0), SMOOTH)
 
 
+def _page_scale(height: float, width: float, extent: float) -> float:
+    """Page px per 28-grid px for a centre line ``extent`` 28-grid px tall, written ``height`` px tall with a pen
+    ``width`` px wide (which adds half its width above and below the centre line)."""
+    return max(4.0, height - width) / max(1.0, extent)
+
+
 def rewrite(digit: np.ndarray, height: float, width: float, rng: np.random.Generator, heavy: bool = True
             ) -> np.ndarray:
     """The digit rewritten with a pen ``width`` px wide, ``height`` px tall, slanted a little (float alpha);
@@ -240,12 +246,11 @@ def rewrite(digit: np.ndarray, height: float, width: float, rng: np.random.Gener
     path, skeleton, loops = _pen_path(big)
     if heavy and path.any():
         ys = np.nonzero(path)[0]
-        pen_half = width / (max(4.0, height - width) / max(1.0, (ys.max() - ys.min()) / 2))  # in 56-grid px
+        pen_half = width / _page_scale(height, width, (ys.max() - ys.min()) / 2)  # half the pen, in 56-grid px
         depth = cv2.distanceTransform(np.pad(big, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
         path = _full_length(path, depth, max(1.0, pen_half))
     segments, (x0, y0, x1, y1) = _centre_lines(path)
-    height = height - width  # the pen adds half its width above and below the centre line
-    scale = max(4.0, height) / max(1.0, y1 - y0)
+    scale = _page_scale(height, width, y1 - y0)
     angle, shear = np.deg2rad(rng.uniform(-7, 7)), rng.uniform(-0.18, 0.18)
     a = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array([[1, shear], [0, 1]])
     a = a * scale

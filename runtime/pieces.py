@@ -77,9 +77,9 @@ def stacked_on(a, b, boxes: list[list[int]], lines: np.ndarray | None) -> bool:
     joined = max(ay + ah, by + bh) - min(ay, by)
     taller = max(ah, bh)
     close = y_gap <= max(3, 0.08 * taller) or (y_gap < 0.3 * taller and joined <= 1.5 * taller)
-    apart = rows_apart(boxes, a, b)
-    two_digits = apart and min(ah, bh) >= ROW_MATES * taller
-    return (close and not apart) or (cut_by_line(a, b, lines) and not two_digits)
+    if close and not rows_apart(boxes, a, b):
+        return True
+    return cut_by_line(a, b, lines) and not (min(ah, bh) >= ROW_MATES * taller and rows_apart(boxes, a, b))
 
 
 STACKED_GAP = 0.3  # stacked_pairs: pieces one above the other at most this share of the taller one's height apart
