@@ -419,13 +419,14 @@ def test_hard_desk_clip_through_the_cli(digit_run, held_out, tmp_path):
     print({flag: {k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()} for flag, s in scores.items()})
     # regression guards, a little below today's (fixture model, this clip as rendered since the pen draws each
     # stroke to the writer's end: 150 frames, 700 digits, 35 empty): digit_accuracy 0.806 / 0.800, detection_precision
-    # 0.873 / 0.867, frames_exact 0.460 / 0.447, false_on_empty 0, smoothed / per frame. (Since the pen kept the
-    # writer's heavy strokes, 625 digits, 15 empty: 0.814 / 0.906 / 0.520, smoothed and per frame; since the pen punched in the loops MNIST's pen
-    # nearly filled, 635 digits: 0.805-0.806 / 0.842-0.844 / 0.633; before, 520 digits and 40 empty: 0.721 / 0.767 / 0.587; before filled loops were drawn as loops, 600
-    # digits: 0.703 / 0.773 / 0.45; the finder before thresholds capped on busy pages and rings kept whole read
-    # 0.54-0.65 of them.) Trained and read on a 2-core AVX2-only CPU, the same recipe gives another fixture model:
-    # 0.795 / 0.808 / 0.580 per frame, and with block2 read beside block3 (the default since 2026-12-05) 0.802 /
-    # 0.824 / 0.567 (int8 with 7-bit weights), 0.05 under this machine's frames exact then: guarded that far below.
+    # 0.873 / 0.867, frames_exact 0.460 / 0.447, false_on_empty 0, smoothed / per frame. Earlier draws of this clip
+    # (each pen change draws other scenes): 625 digits, 15 empty, 0.814 / 0.906 / 0.520 (the pen laying the writer's
+    # heavy strokes); 635 digits, 0.805 / 0.843 / 0.633 (loops MNIST's pen nearly filled punched in); 520 digits, 40
+    # empty, 0.721 / 0.767 / 0.587; 600 digits, 0.703 / 0.773 / 0.45 (before filled loops were drawn as loops); the
+    # finder before thresholds capped on busy pages and rings kept whole read 0.54-0.65 of them. Trained and read on a
+    # 2-core AVX2-only CPU, the same recipe gives another fixture model: 0.795 / 0.808 / 0.580 per frame, and with
+    # block2 read beside block3 (the default since 2026-12-05) 0.802 / 0.824 / 0.567 (int8 with 7-bit weights), 0.05
+    # under this machine's frames exact then: guarded that far below.
     assert scores["--smooth"]["digit_accuracy"] >= scores["--no-smooth"]["digit_accuracy"] - 0.004  # 3 of 700
     for s in scores.values():
         assert s["digits"] == 700 and s["empty_frames"] == 35
