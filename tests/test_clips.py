@@ -160,7 +160,8 @@ def test_a_short_heavy_stroke_that_thinning_eats_is_rewritten_with_the_digit(tes
     """Thinning eats into each stroke's end by about half its width, and a short heavy stroke went with it: the
     heavy bases of 2s 937 and 958 (rewritten as a ")", 22% and 25% of the writer's ink lost before 2026-12-07) and
     a 7's top bar (715: a "/"). The pen now lays the writer's own shape thinned in proportion too; over the first
-    300 held-out digits at three pens, rewrites that lose more than a tenth of the writer's ink: 3 (old pen: 11)."""
+    300 held-out digits at three pens, rewrites that lose more than a tenth of the writer's ink: 3 (old pen: 11; 1
+    since each stroke is drawn to its end)."""
     from pen_fidelity import LOST, Upright, ink_lost
 
     x, y = test_digits
@@ -179,7 +180,7 @@ def test_each_stroke_is_drawn_to_where_the_writer_ended_it(test_digits):
     than the writer's showed it: a 7's bar shortened to a hook (715, read as a 1), an 8's legs parted (373, a 9).
     The centre line is drawn on to where the writer's ink is only the pen's half width deep, and no further. Over
     the first 300 held-out digits with a 1.4 px pen on 40 px, rewrites that lose more than a tenth of the writer's
-    ink: 25 (40 before), a twentieth of it lost on average (0.036 before: 0.026)."""
+    ink: 25 (40 before); of the writer's ink, 0.026 lost on average (0.036 before)."""
     from pen_fidelity import LOST, Upright, ink_lost
 
     x, _ = test_digits
