@@ -210,11 +210,17 @@ OUTSIDE = 1.0  # the signed distance given to pixels off the writer's shape (56-
 SMOOTH = 0.8  # 56-grid px: the blur that takes the grid's steps off the thinned shape's edge
 
 
-def _thick_parts(big: np.ndarray, skeleton: np.ndarray, loops: np.ndarray, pen_half: float) -> np.ndarray:
-    """The writer's own 56x56 shape thinned to the pen, as a signed distance in 56-grid px (positive inside, edged by
-    the caller at the page's resolution): each stroke keeps its centre and ``pen_half`` / the writer's median half
-    width of its own width, so a stroke of the median width comes out as wide as the pen and what the writer drew
-    heavier stays heavier in proportion; the filled ``loops`` stay open (the pen draws their rings).
+def _depth(big: np.ndarray) -> np.ndarray:
+    """Each pixel's distance to the edge of the writer's 56x56 shape (0 off it; the image's border is an edge)."""
+    return cv2.distanceTransform(np.pad(big, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+
+
+def _thick_parts(big: np.ndarray, depth: np.ndarray, skeleton: np.ndarray, loops: np.ndarray,
+                 pen_half: float) -> np.ndarray:
+    """The writer's own 56x56 shape (``depth``: _depth of it) thinned to the pen, as a signed distance in 56-grid px
+    (positive inside, edged by the caller at the page's resolution): each stroke keeps its centre and ``pen_half`` / the
+    writer's median half width of its own width, so a stroke of the median width comes out as wide as the pen and what
+    the writer drew heavier stays heavier in proportion; the filled ``loops`` stay open (the pen draws their rings).
 
     Thinning eats into a thick stroke's ends by about its half width, so a short heavy stroke disappears from the
     centre line: a 7's top bar (the 7 then reads as a 1), a 2's heavy base (a ")"), a 3's top hook. Drawn beside the
@@ -222,7 +228,6 @@ def _thick_parts(big: np.ndarray, skeleton: np.ndarray, loops: np.ndarray, pen_h
     """
     if not skeleton.any():
         return np.full(big.shape, -OUTSIDE, np.float32)
-    depth = cv2.distanceTransform(np.pad(big, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
     half = float(np.median(depth[skeleton]))
     reach = 2 * int(np.ceil(half)) + 1
     local_half = cv2.dilate(depth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))  # the stroke's own
@@ -244,10 +249,10 @@ def rewrite(digit: np.ndarray, height: float, width: float, rng: np.random.Gener
     (``_full_length``), else the centre line alone."""
     big = _pen_shape(cv2.resize(digit.astype(np.float32), (56, 56), interpolation=cv2.INTER_LINEAR))
     path, skeleton, loops = _pen_path(big)
+    depth = _depth(big) if heavy else None
     if heavy and path.any():
         ys = np.nonzero(path)[0]
         pen_half = width / _page_scale(height, width, (ys.max() - ys.min()) / 2)  # half the pen, in 56-grid px
-        depth = cv2.distanceTransform(np.pad(big, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
         path = _full_length(path, depth, max(1.0, pen_half))
     segments, (x0, y0, x1, y1) = _centre_lines(path)
     scale = _page_scale(height, width, y1 - y0)
@@ -270,6 +275,7 @@ def rewrite(digit: np.ndarray, height: float, width: float, rng: np.random.Gener
     # the 56-grid pixel p is the 28x28 point (p + 0.5) / 2, placed as the segments are: (q - centre) @ a.T - origin;
     # the signed distance is warped and then edged at the page's resolution, so a large digit's edge stays sharp
     to_page = np.hstack([a / 2, (a @ (0.25 - centre) - origin)[:, None]]).astype(np.float32)
-    thick = cv2.warpAffine(_thick_parts(big, skeleton, loops, width / scale), to_page, (int(size[0]), int(size[1])),
-                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-OUTSIDE)
+    field = _thick_parts(big, depth, skeleton, loops, width / scale)
+    thick = cv2.warpAffine(field, to_page, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=-OUTSIDE)
     return np.maximum(alpha, np.clip(thick * scale / 2 + 0.5, 0, 1))

@@ -308,11 +308,13 @@ def line_sliver(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:
     frame's top and the 3 was lost; wide-202 frame 367: joined to a 7, its box ran to the frame's edge)."""
     x, y, w, h = box
     c = config.sliver + 2
-    if w <= config.sliver:
-        return bool((lines[max(0, y):y + h, max(0, x - c):x + w + c].max(axis=1) > 0).mean() >= 0.8)
-    if h <= config.sliver:
-        return bool((lines[max(0, y - c):y + h + c, x:x + w].max(axis=0) > 0).mean() >= 0.8)
-    return False
+    if w <= config.sliver:  # each of its rows has a line within c px to the side
+        band, along = lines[max(0, y):y + h, max(0, x - c):x + w + c], 1
+    elif h <= config.sliver:  # each of its columns has a line within c px above or below
+        band, along = lines[max(0, y - c):y + h + c, x:x + w], 0
+    else:
+        return False
+    return bool((band.max(axis=along) > 0).mean() >= 0.8)
 
 
 def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig,

@@ -9,7 +9,7 @@ import pytest
 
 from clips import H, W, error_kinds, render_clip, score_clip
 from edgetl.desk import desk_frames, render_desk_clip
-from edgetl.pen import _full_length, _pen_path, _pen_shape, _skeleton, rewrite
+from edgetl.pen import _depth, _full_length, _pen_path, _pen_shape, _skeleton, rewrite
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +192,7 @@ def test_each_stroke_is_drawn_to_where_the_writer_ended_it(test_digits):
     for d in x[:50]:
         big = _pen_shape(cv2.resize(d.astype(np.float32), (56, 56), interpolation=cv2.INTER_LINEAR))
         path = _pen_path(big)[0]
-        depth = cv2.distanceTransform(np.pad(big, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        depth = _depth(big)
         longer = _full_length(path, depth, 2.0)
         assert (longer >= path).all() and (depth[longer & ~path] > 1.0).all()
         drawn_on += bool((longer & ~path).any())
