@@ -263,10 +263,12 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
             kept = [blob]
         elif whole:
             splits.append((blob, list(range(len(boxes), len(boxes) + len(kept))), None))
-        tried = try_cuts and kept == [blob] and tuple(blob) not in with_bar and tried_cut(blob, mask, digit)
+        # one digit-like piece left (the blob, or the blob less a stroke a valley parted off that is no digit): tried
+        tried = try_cuts and len(kept) == 1 and (kept == [blob] or not whole) and tuple(blob) not in with_bar \
+            and tried_cut(kept[0], mask, digit)
         if tried:  # no valley parted it: cut where a line crosses the least ink, the classifier to choose
-            kept, cut = tried
-            splits.append((blob, [len(boxes), len(boxes) + 1], cut))
+            (single,), (kept, cut) = kept, tried
+            splits.append((single, [len(boxes), len(boxes) + 1], cut))
         if not kept and blob[2] > config.max_aspect * blob[3] and tuple(blob) not in with_bar:
             # too wide for one digit, and no valley parted it: two touching digits (a 0 and the 4 written into it,
             # wide-204 frame 514), cut where a line crosses the least ink; dropped whole before

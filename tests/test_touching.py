@@ -96,6 +96,18 @@ def test_a_pair_whose_least_ink_line_leaves_a_sliver_is_cut_at_the_next_line_tha
         least_ink_cut(whole, mask, avoid=loops(whole, mask))  # the ranked lines start with the least-ink one
 
 
+def test_a_pair_left_once_a_flat_stroke_beside_it_is_parted_off_is_still_tried_cut():
+    """A 4 and a 7 touching, the 7's bar running on far to the right (tune-104 frame 111: a 0 and a 5 whose bar ran
+    on): a valley parts the long bar from the pair, the bar is no digit, and the pair was left as one box that read
+    "two digits" at 0.98, its digits torn under the min score and the box dropped. The one piece left is tried cut as
+    a blob is (tune clips +13 digits, no false detection more)."""
+    frame = page(("4", 200), ("7", 234))
+    cv2.line(frame, (270, 211), (320, 211), INK, 5)
+    boxes, _, _, splits = find_digit_candidates(frame, try_cuts=True)
+    assert [(whole, pieces, cut is not None) for whole, pieces, cut in splits] == [([202, 208, 76, 52], [0, 1], True)]
+    assert boxes == [[202, 208, 54, 52], [247, 208, 31, 52]], boxes
+
+
 def reading(digit: int | None, score: float, pair: float = 0.0) -> np.ndarray:
     """One output row: ``score`` on ``digit`` (None: the reject class), ``pair`` on the "two digits" class, the rest
     spread evenly over the other classes."""
