@@ -148,12 +148,14 @@ def union(a, b) -> list[int]:
     return [x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0]
 
 
-def join_fragments(boxes: list[list[int]]) -> list[list[int]]:
+def join_fragments(boxes: list[list[int]], too_short: int = 0) -> list[list[int]]:
     """Join a fragment to the piece beside it when a faint or blurred stroke broke one digit apart.
 
     A fragment is clearly shorter than its neighbour (two digits of one row are about as tall as
     each other and stay apart), lies within a few pixels of it, and the joined box is still shaped
-    like one digit: not wider than tall, not much taller than the larger piece.
+    like one digit: not wider than tall, not much taller than the larger piece. Two pieces that are both shorter
+    than ``too_short`` (no digit is) join whatever their heights, into a box up to 2.2 times the taller one's
+    height: a small 1 written at 45 degrees and broken in the middle (wide-205 frame 398).
     """
     boxes = sorted(boxes, key=lambda b: -b[2] * b[3])
     joined = True
@@ -169,8 +171,9 @@ def join_fragments(boxes: list[list[int]]) -> list[list[int]]:
             # they must nearly touch (a 4 written in two strokes), or they are a short digit beside a tall one
             stacked_or_speck = x_overlap >= 0.3 * min(a[2], b[2]) or short < 0.5 * tall
             near = gap <= max(2, (0.12 if stacked_or_speck else 0.04) * tall)
-            if short < 0.7 * tall and near and u[2] <= 1.1 * u[3] and u[3] <= 1.5 * tall \
-                    and not (stacked_or_speck and rows_apart(boxes, a, b)):
+            small = tall < too_short
+            if (short < 0.7 * tall or small) and near and u[2] <= 1.1 * u[3] \
+                    and u[3] <= (2.2 if small else 1.5) * tall and not (stacked_or_speck and rows_apart(boxes, a, b)):
                 boxes[i] = u
                 del boxes[j]
                 joined = True

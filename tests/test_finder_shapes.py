@@ -153,3 +153,20 @@ def test_a_stacked_whole_is_read_whole_when_as_sure_as_its_less_sure_piece_and_a
     assert read_whole_or_pieces(card, [[263, 273, 55, 39], [266, 323, 39, 45]], batch, outputs,
                                 [([263, 273, 55, 95], [0, 1], False)])[0] == [[263, 273, 55, 39], [266, 323, 39, 45]]
     assert STACKED_SCORE < 0.87 < WHOLE_SCORE
+
+
+def test_a_small_slanted_one_broken_in_two_is_joined_and_two_digits_of_a_row_are_not():
+    """A 1 written at 45 degrees, 30 px tall, broken in the middle (wide-205 frames 398-399, on a squared page): each
+    piece is as tall as the other and shorter than a digit may be, so no rule joined them and the 1 was lost.
+    Pieces that are both too short to be digits join when they nearly touch."""
+    from edgetl.runtime.digits import find_digit_candidates
+    from edgetl.runtime.pieces import join_fragments
+
+    frame = np.full((H, W, 3), 235, np.uint8)
+    cv2.line(frame, (345, 268), (359, 254), (40, 40, 160), 3, cv2.LINE_AA)
+    cv2.line(frame, (363, 251), (375, 239), (40, 40, 160), 3, cv2.LINE_AA)
+    assert find_digit_candidates(frame)[0] == [[344, 238, 33, 32]]  # before: nothing
+    too_short = int(DigitFinderConfig().min_height * H)
+    assert join_fragments([[344, 253, 16, 16], [361, 238, 15, 15]], too_short) == [[344, 238, 32, 31]]
+    row = [[100, 200, 30, 40], [133, 200, 30, 40]]  # two digits of a row, as tall as each other and near
+    assert join_fragments(row, too_short) == row
