@@ -90,7 +90,8 @@ def main() -> None:
     save("model_consensus", {"models": [str(m) for m in args.models], "clips": args.clips, "crops": len(labels),
                              "right": [float((g == labels).mean()) for g in guesses], "ensemble": ensemble,
                              "misread_by_k": {k: by_k[k] for k in range(len(args.models) + 1)},
-                             "shared": int(shared.sum()), "shared_pairs": {f"{a}->{b}": n for (a, b), n in pairs.items()}})
+                             "shared": int(shared.sum()),
+                             "shared_pairs": {f"{a}->{b}": n for (a, b), n in pairs.items()}})
 
 
 if __name__ == "__main__":
