@@ -12,7 +12,7 @@ from edgetl.runtime.digits import digit_candidates, find_digit_candidates
 from edgetl.runtime.reuse import ReadingCache
 from edgetl.runtime.stream import digit_probabilities, read_whole_or_pieces
 from edgetl.runtime.touching import (CUTS_TRIED, PAIR_SHARE, PIECE_SCORE, cut_pieces, least_ink_cut, least_ink_cuts,
-                                     loops, through_a_loop)
+                                     loops, through_a_loop, two_sided)
 
 INK = (30, 30, 30)
 CLASSES = [str(d) for d in range(10)] + ["not a digit", "two digits"]
@@ -106,6 +106,28 @@ def test_a_pair_left_once_a_flat_stroke_beside_it_is_parted_off_is_still_tried_c
     boxes, _, _, splits = find_digit_candidates(frame, try_cuts=True)
     assert [(whole, pieces, cut is not None) for whole, pieces, cut in splits] == [([202, 208, 76, 52], [0, 1], True)]
     assert boxes == [[202, 208, 54, 52], [247, 208, 31, 52]], boxes
+
+
+def test_the_cuts_weighed_all_at_once_keep_exactly_the_ones_cut_pieces_keeps():
+    """tried_cut weighs its CUTS_TRIED lines with two_sided (running ink counts, every line at once) before cutting
+    any: it must keep exactly the lines whose two sides cut_pieces keeps, whatever the blob (random scribbles of 1-4
+    strokes, 30-90 px, pens 1-6 px; a side too light, too short or empty among them)."""
+    rng = np.random.default_rng(7)
+    kept = weighed = 0
+    for _ in range(60):
+        h, w = int(rng.integers(30, 90)), int(rng.integers(30, 120))
+        mask = np.zeros((h + 20, w + 20), np.uint8)
+        for _ in range(int(rng.integers(1, 5))):
+            points = (rng.random((int(rng.integers(2, 6)), 2)) * [w, h] + 10).astype(np.int32)
+            cv2.polylines(mask, [points], False, 255, int(rng.integers(1, 7)))
+        box = list(cv2.boundingRect(mask))
+        cuts = least_ink_cuts(box, mask, most=CUTS_TRIED)
+        if not cuts:
+            continue
+        by_pieces = [bool(cut_pieces(cut, mask)) for cut in cuts]
+        assert two_sided(cuts, mask).tolist() == by_pieces
+        kept, weighed = kept + sum(by_pieces), weighed + len(cuts)
+    assert 0 < kept < weighed  # both verdicts met, not one throughout
 
 
 def reading(digit: int | None, score: float, pair: float = 0.0) -> np.ndarray:
