@@ -14,6 +14,7 @@ import numpy as np
 
 from .crop import MNIST_SIZE, sharp_crop
 from .ink import ink_image, level_at
+from .labels import components
 from .lines import draw_segments, line_segments, segment_levels
 from .over_page import without_object_strokes
 from .pieces import attach_bars, join_fragments, merge_stacked, split_touching, stacked_pairs
@@ -209,7 +210,7 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray, faint: np.ndarray, config: 
     weak_small = (cv2.resize(weak, half, interpolation=cv2.INTER_AREA) > 0).view(np.uint8)
     # 0/255 before INTER_AREA: a lone strong pixel averages to 63 and survives (as 0/1 it would round to 0)
     strong_small = cv2.resize(strong.view(np.uint8) * np.uint8(255), half, interpolation=cv2.INTER_AREA) > 0
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak_small, connectivity=8)
+    n, labels, stats, _ = components(weak_small)
     keep = np.zeros(n, np.uint8)
     keep[np.bincount(labels[strong_small], minlength=n) > 0] = 255
     # A faint pencil stroke may have no strong pixel at all; it holds many faint ones where a speck has few

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .channels import channel_max, channel_min, page_colour, steepness
+from .labels import components
 from .over_page import object_edges, off_colour, outlines_over_page
 
 SHARP_EDGE = 0.2  # off_page_mask: a dark region whose edge falls this steeply (paper brightness per px) is desk
@@ -185,7 +186,7 @@ def sharp_edged(dark: np.ndarray, level: np.ndarray, paper: float) -> np.ndarray
     step = steepness(level) / max(paper, 1.0)
     inside = np.zeros(dark.shape, np.uint8)
     inside[2:-2, 2:-2] = 1  # the frame's own border is no edge of the region
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark)
+    n, labels, stats, _ = components(dark)
     keep = np.zeros(dark.shape, np.uint8)
     for k in range(1, n):
         x, y, w, h = stats[k, :4]

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from .channels import channel_max, page_colour, steepness
+from .labels import components
 
 OBJECT_EDGE = 0.05  # object_edges: the paper estimate's step per quarter-size px, as a share of the page's brightness,
 # at the edge of something above the page: 0.04 lost tune digits, 0.07-0.16 left more of a hand's outline as strokes
@@ -45,7 +46,7 @@ def reaching_border(mask: np.ndarray) -> np.ndarray:
     """The connected parts of ``mask`` (0/1) that touch the frame's border."""
     if not mask.any():
         return mask
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    n, labels, stats, _ = components(mask)
     x, y, w, h = (stats[:, k] for k in range(4))
     reaching = (x == 0) | (y == 0) | (x + w == mask.shape[1]) | (y + h == mask.shape[0])
     reaching[0] = False  # the background

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from .labels import components
+
 if TYPE_CHECKING:
     from .digits import DigitFinderConfig
 
@@ -278,7 +280,7 @@ def split_at_bridges(box: list[int], mask: np.ndarray) -> list[list[int]]:
     eroded = cv2.erode(blob, np.ones((3, 3), np.uint8))
     if cv2.countNonZero(eroded) < 0.3 * cv2.countNonZero(blob):
         return [box]  # thin strokes: erosion would break any stroke, not only a bridge
-    n, _, stats, _ = cv2.connectedComponentsWithStats(eroded, connectivity=8)
+    n, _, stats, _ = components(eroded)
     parts = sorted((int(px), int(py), int(pw), int(ph)) for px, py, pw, ph, _ in stats[1:] if ph >= h / 3)
     side_by_side = all(min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) < 0.3 * min(a[2], b[2])
                        for a, b in zip(parts, parts[1:]))
