@@ -6,11 +6,13 @@ A signal that lands while a compiled extension initialises (onnxruntime's pybind
 of the import as "ImportError: initialization failed", not as the KeyboardInterrupt, and one that lands in an
 import lock's weakref callback is printed and ignored there ("Exception ignored in ... _get_module_lock": the import
 went on, and `edgetl train` ran to its own error, exit 2): the handler records the signal so that either is known
-for what it is."""
+for what it is, and while the CLI imports, such a stop ignored where it was raised is not printed either (it was:
+"Exception ignored in ... Traceback ... SystemExit: 143", under the right exit code)."""
 from __future__ import annotations
 
 import signal
 import sys
+from contextlib import contextmanager
 
 _received: list[int] = []
 
@@ -22,10 +24,28 @@ def _interrupt(signum, frame):
     raise SystemExit(128 + signum)
 
 
+@contextmanager
+def quiet_stops():
+    """While it lasts, a stop _interrupt raised where Python can only print and ignore it (a weakref callback, a
+    finalizer) is not printed: main() exits with the signal's code once the import is done."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if not (_received and issubclass(unraisable.exc_type, (KeyboardInterrupt, SystemExit))):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
 def main():
     previous = {signum: signal.signal(signum, _interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        from edgetl.cli import main as cli_main
+        with quiet_stops():
+            from edgetl.cli import main as cli_main
     except KeyboardInterrupt:
         sys.exit(130)
     except ImportError:

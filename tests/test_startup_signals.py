@@ -121,3 +121,43 @@ def test_commands_report_an_import_interrupted_by_a_signal_as_interrupted(monkey
             raise RuntimeError("while cleaning up")
     except RuntimeError as exc:
         assert _io.caused_by_signal(exc) == signal.SIGINT
+
+
+def test_a_stop_raised_where_python_can_only_ignore_it_is_not_printed_while_the_cli_imports(capsys):
+    """A SIGTERM that lands in an import lock's weakref callback (CI, 2026-12-07: "Exception ignored in ... cb ...
+    SystemExit: 143" with its traceback, under the right exit code): the stop is recorded and not printed; outside
+    quiet_stops Python's own hook prints it, and any other exception ignored there is still handed on."""
+    import gc
+    import weakref
+
+    from edgetl import _entry
+
+    class Thing:
+        pass
+
+    def lands_in_a_callback(handler):
+        thing = Thing()
+        ref = weakref.ref(thing, lambda _: handler())
+        del thing
+        gc.collect()
+        return ref
+
+    def stop():
+        _entry._interrupt(signal.SIGTERM, None)
+
+    pytests_hook, sys.unraisablehook = sys.unraisablehook, sys.__unraisablehook__  # Python's own: it prints
+    _entry._received.clear()
+    try:
+        with _entry.quiet_stops():
+            lands_in_a_callback(stop)
+        assert _entry._received == [signal.SIGTERM] and "Traceback" not in capsys.readouterr().err
+        lands_in_a_callback(stop)  # the same stop without quiet_stops: printed, as CI saw it
+        assert "SystemExit: 143" in capsys.readouterr().err
+        seen = []
+        sys.unraisablehook = seen.append
+        with _entry.quiet_stops():
+            lands_in_a_callback(lambda: 1 / 0)
+        assert [u.exc_type for u in seen] == [ZeroDivisionError]
+    finally:
+        sys.unraisablehook = pytests_hook
+        _entry._received.clear()
