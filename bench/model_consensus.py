@@ -24,17 +24,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CLIPS, machine, save  # noqa: E402
+from clip_sets import require_rendered  # noqa: E402
 from head_spread import DESK_CLIPS, desk_crops  # noqa: E402
+from writers import Classifier  # noqa: E402
 
 
 def digit_readings(model_path: Path, crops: np.ndarray) -> np.ndarray:
     """Each crop's probabilities over the digits alone, as the runtime reads them with the model."""
-    from edgetl.runtime.model import Model
     from edgetl.runtime.stream import digit_probabilities
 
-    model = Model(model_path, device="cpu")
-    outputs = np.concatenate([model.predict_batch(crops[i:i + 256]) for i in range(0, len(crops), 256)])
-    return digit_probabilities(model.card, outputs)[0]
+    classify = Classifier(model_path)
+    return digit_probabilities(classify.card, classify(crops))[0]
 
 
 def int8_export(run_or_model: Path) -> Path:
@@ -64,10 +64,8 @@ def main() -> None:
     args = parser.parse_args()
     if len(args.models) < 2:
         raise SystemExit("--models: give two or more trainings to compare")
-    clips = [CLIPS / f"{name}.mp4" for name in args.clips]
-    if missing := [str(c) for c in clips if not c.exists()]:
-        raise SystemExit(f"{', '.join(missing)}: not rendered; run python bench/render_clips.py first")
-    crops, labels = desk_crops(clips)
+    require_rendered(args.clips)
+    crops, labels = desk_crops([CLIPS / f"{name}.mp4" for name in args.clips])
     readings = np.stack([digit_readings(int8_export(m), crops) for m in args.models])
     guesses = readings.argmax(axis=2)
     wrong = (guesses != labels).sum(axis=0)

@@ -302,7 +302,7 @@ def blobs(raw: list[list[int]], ink: np.ndarray, lines: np.ndarray, config: Digi
     """
     raw = [b for b in raw if not line_sliver(b, lines, config)]
     stacked = [b for b in merge_stacked(raw, lines) if not line_piece(ink, b, config)]
-    return attach_bars(join_fragments(stacked, int(config.min_height * ink.shape[0])), config)
+    return attach_bars(join_fragments(stacked, config.min_height * ink.shape[0]), config)
 
 
 def line_sliver(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:

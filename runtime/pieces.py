@@ -150,7 +150,7 @@ def union(a, b) -> list[int]:
     return [x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0]
 
 
-def join_fragments(boxes: list[list[int]], too_short: int = 0) -> list[list[int]]:
+def join_fragments(boxes: list[list[int]], too_short: float = 0.0) -> list[list[int]]:
     """Join a fragment to the piece beside it when a faint or blurred stroke broke one digit apart.
 
     A fragment is clearly shorter than its neighbour (two digits of one row are about as tall as

@@ -166,7 +166,7 @@ def test_a_small_slanted_one_broken_in_two_is_joined_and_two_digits_of_a_row_are
     cv2.line(frame, (345, 268), (359, 254), (40, 40, 160), 3, cv2.LINE_AA)
     cv2.line(frame, (363, 251), (375, 239), (40, 40, 160), 3, cv2.LINE_AA)
     assert find_digit_candidates(frame)[0] == [[344, 238, 33, 32]]  # before: nothing
-    too_short = int(DigitFinderConfig().min_height * H)
+    too_short = DigitFinderConfig().min_height * H  # as blobs() passes it
     assert join_fragments([[344, 253, 16, 16], [361, 238, 15, 15]], too_short) == [[344, 238, 32, 31]]
     row = [[100, 200, 30, 40], [133, 200, 30, 40]]  # two digits of a row, as tall as each other and near
     assert join_fragments(row, too_short) == row
