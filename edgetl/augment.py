@@ -115,7 +115,7 @@ def other_pen(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if not len(xs):
         return image
     box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
-    return mnist_crop(ink, box).reshape(image.shape)
+    return mnist_crop(ink, box, brighten=False).reshape(image.shape)
 
 
 def augment_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

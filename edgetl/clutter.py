@@ -85,7 +85,7 @@ def crop_of_ink(canvas: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(canvas > 40)
     if not len(xs):
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
-    return mnist_crop(canvas, [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1])
+    return mnist_crop(canvas, [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1], brighten=False)
 
 
 def ink_columns(digit: np.ndarray) -> tuple[int, int]:

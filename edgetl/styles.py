@@ -242,7 +242,7 @@ def styled_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
     box = ink_box(image)
     if box is None:  # cannot happen with these strokes; a blank crop rather than a crash
         return np.zeros((28, 28), np.uint8)
-    return mnist_crop(image, box)
+    return mnist_crop(image, box, brighten=False)
 
 
 def styled_digits(n: int, seed: int, shape=(28, 28, 1)) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,12 @@ MNIST_SIZE, MNIST_BOX = 28, 20
 # TUNE) with MNIST's test digits and the desk clips unchanged; thin desk strokes have too little core to be cut
 # (bench/README.md, "A crop's soft edge cut").
 SOFT_CORE, SOFT_HALO, SOFT_FLOOR = 0.08, 0.5, 40.0
+# mnist_crop stretches its 28x28 crop so the BRIGHT_AT percentile is full white (``brightened``). make bench's model,
+# retrained, read the tune clips' 19,690 digits 18,949 -> 19,011 (seed 1: 18,973 -> 19,021) and the check clips'
+# 9,628 9,219 -> 9,221 (9,210 -> 9,224), MNIST's test digits and other writers alike. The runtime's crops only:
+# trained on brightened crops, the same recipe read 20-33 tune digits fewer, so training's own crops (other pens,
+# styled digits, drawn clutter) keep their spread of ink levels with ``brighten=False`` (bench/README.md).
+BRIGHT_AT = 99.0
 
 
 def crop_margin(w: int, h: int) -> tuple[int, int]:
@@ -21,8 +27,9 @@ def crop_margin(w: int, h: int) -> tuple[int, int]:
     return w // 4 + 2, h // 4 + 2
 
 
-def mnist_crop(ink: np.ndarray, box) -> np.ndarray:
-    """One box to a 28x28 uint8 white-on-black digit, scaled into 20x20 and centred by mass."""
+def mnist_crop(ink: np.ndarray, box, brighten: bool = True) -> np.ndarray:
+    """One box to a 28x28 uint8 white-on-black digit, scaled into 20x20 and centred by mass; ``brighten``: its
+    faint strokes stretched to full white, as the runtime reads them (BRIGHT_AT)."""
     x, y, w, h = box
     mx, my = crop_margin(w, h)
     around = ink[max(0, y - my):y + h + my, max(0, x - mx):x + w + mx]
@@ -42,7 +49,29 @@ def mnist_crop(ink: np.ndarray, box) -> np.ndarray:
     if m["m00"] > 0:
         shift = np.float32([[1, 0, MNIST_SIZE / 2 - m["m10"] / m["m00"]], [0, 1, MNIST_SIZE / 2 - m["m01"] / m["m00"]]])
         canvas = cv2.warpAffine(canvas, shift, (MNIST_SIZE, MNIST_SIZE), flags=cv2.INTER_LINEAR)
-    return np.clip(without_soft_edge(canvas), 0, 255).astype(np.uint8)
+    canvas = without_soft_edge(canvas)
+    if brighten:
+        canvas = brightened(canvas)
+    return np.clip(canvas, 0, 255).astype(np.uint8)
+
+
+def brightened(canvas: np.ndarray) -> np.ndarray:
+    """The crop stretched so its brightest stroke pixels are full white again. A large digit in a thin pen is
+    levelled at full size, where its strokes are white, and then scaled down by 4-5x into 20x20: each stroke
+    shrinks to under a pixel and averages with the paper beside it, to a faint gray line MNIST never shows."""
+    peak = percentile(canvas, BRIGHT_AT)
+    return canvas * (255.0 / peak) if 0.0 < peak < 255.0 else canvas
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (linear), from a partial sort: 2 us instead of 24 on a 28x28 crop."""
+    flat = values.ravel()
+    at = q / 100.0 * (flat.size - 1)
+    low = int(at)
+    if low + 1 >= flat.size:
+        return float(flat.max())
+    part = np.partition(flat, (low, low + 1))
+    return float(part[low] + (at - low) * (part[low + 1] - part[low]))
 
 
 def without_soft_edge(canvas: np.ndarray) -> np.ndarray:

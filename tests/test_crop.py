@@ -16,10 +16,10 @@ def edge_to_core(image: np.ndarray) -> float:
     return np.count_nonzero((image > 30) & (image < 128)) / max(core, 1)
 
 
-def crop_of(ink: np.ndarray) -> np.ndarray:
+def crop_of(ink: np.ndarray, brighten: bool = True) -> np.ndarray:
     framed = np.pad(ink, ink.shape[0] // 2)  # paper around it, where mnist_crop reads the background
     ys, xs = np.nonzero(framed > 64)
-    return mnist_crop(framed, [xs.min(), ys.min(), np.ptp(xs) + 1, np.ptp(ys) + 1])
+    return mnist_crop(framed, [xs.min(), ys.min(), np.ptp(xs) + 1, np.ptp(ys) + 1], brighten)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def seen_small(digit: np.ndarray) -> np.ndarray:
 
 def crops(inks: list, monkeypatch, rule: bool) -> list:
     monkeypatch.setattr(crop, "SOFT_CORE", 0.08 if rule else 2.0)  # 2.0: no crop has that much core, the rule off
-    return [crop_of(ink) for ink in inks]
+    return [crop_of(ink, brighten=False) for ink in inks]  # the edge rule alone
 
 
 def test_a_blurred_blocky_digit_has_its_soft_edge_cut(test_digits, monkeypatch):
@@ -60,3 +60,34 @@ def test_a_thin_pen_stroke_is_untouched(monkeypatch):
     cv2.polylines(thin, [np.array([[10, 10], [50, 10], [25, 90]], np.int32)], False, 255, 2, cv2.LINE_AA)  # a 7
     thin = cv2.GaussianBlur(thin, (0, 0), 1.2)
     assert np.array_equal(crops([thin], monkeypatch, True)[0], crops([thin], monkeypatch, False)[0])
+
+
+def seven(height: int, pen: int) -> np.ndarray:
+    """A 7 ``height`` px tall: levelled at full size, then shrunk into the 20x20 box."""
+    ink = np.zeros((height, height * 3 // 5), np.uint8)
+    w, h = ink.shape[1] - 5, height - 5
+    cv2.polylines(ink, [np.array([[5, 5], [w, 5], [w // 3, h]], np.int32)], False, 255, pen, cv2.LINE_AA)
+    return ink
+
+
+def test_a_large_digit_in_a_thin_pen_is_brightened_to_full_white():
+    faint = crop_of(seven(100, 2), brighten=False).astype(np.float32)
+    bright = crop_of(seven(100, 2)).astype(np.float32)
+    assert faint.max() < 160 and np.percentile(faint, 99) < 120  # measured: 147 and 107; MNIST's strokes are 255
+    assert np.percentile(bright, 99) >= 250
+    stretch = 255.0 / np.percentile(faint, 99)
+    assert np.abs(bright - np.minimum(faint * stretch, 255)).max() <= stretch + 1  # the same strokes, brighter
+
+
+def test_a_digit_whose_strokes_are_still_white_once_cropped_is_left_as_it_was():
+    marker = crop_of(seven(100, 12), brighten=False)
+    assert np.percentile(marker, 99) == 255
+    assert np.array_equal(crop_of(seven(100, 12)), marker)
+
+
+def test_the_crop_percentile_is_numpys():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 5, 784):
+        values = (rng.random(n) * 255).astype(np.float32)
+        for q in (0.0, 50.0, 99.0, 100.0):
+            assert crop.percentile(values, q) == pytest.approx(float(np.percentile(values, q)), abs=1e-3)
