@@ -6,7 +6,7 @@ hooked tail, in thin pencil or thick marker. ``styled_digits`` draws such digits
 pen strokes (every control point jittered, then slant, rotation, width, stroke width and a smooth
 random warp) and from OpenCV's built-in fonts, and cuts each one out with the runtime's own
 ``mnist_crop``: white on black, tight box scaled into 20x20, centred by mass, as the live reader sees
-digits. Balanced over the 10 classes and deterministic per seed; about 0.5 ms a digit.
+digits (but not brightened as the runtime's crops are: runtime/crop.py BRIGHT_AT). Balanced over the 10 classes and deterministic per seed; about 0.5 ms a digit.
 
 Measured with ``bench/writers.py`` (sklearn's 8x8 digits from 13 other writers, seen at 24-40 px;
 tuned on its TUNE half only): 900 styled digits added to mnist-5k's 3,600 (``styles=0.25``) lift those
