@@ -72,6 +72,17 @@ def test_a_digit_reader_is_fitted_on_several_passes_unless_told(tmp_path):
     assert resolve_passes(TrainConfig(passes=2), digits=True, units=0) == 2
 
 
+def test_train_help_states_the_digit_default_passes():
+    """`edgetl train --help` names the default the code uses (it said 2 after the default became 4)."""
+    from typer.testing import CliRunner
+
+    from edgetl.cli import app
+    from edgetl.config import DIGIT_PASSES
+
+    result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "400"})
+    assert f"Default: {DIGIT_PASSES} for digit data" in " ".join(result.output.split())
+
+
 def test_features_scaled_once_before_the_fit_train_the_same_head_as_scaling_them_every_epoch():
     """fit_head scales each pass's new feature rows once (normalise_in_place) and fits the layers after the
     feature normalisation: the same numbers the Normalization layer gives, and bit for bit the same head."""
