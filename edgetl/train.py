@@ -18,7 +18,7 @@ from edgetl._deps import import_keras
 from edgetl.backbones import check_weights, get_backbone
 
 from edgetl.config import (MAX_PASSES, TrainConfig, resolve_feature_layer, resolve_head,
-                           resolve_input_size, resolve_passes, resolve_units)
+                           resolve_input_size, resolve_passes, resolve_units, resolve_val_split)
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.additions import check_add_folders, with_additions
 from edgetl.data.split import strata, stratified_limit, stratified_split
@@ -91,7 +91,8 @@ def validate(config: TrainConfig, image_shape=None) -> None:
             raise UserError(f"--dropout {config.head.dropout}: must be in [0, 1), e.g. 0.3 (0: no dropout)")
         if config.head.dropout_mask not in (None, *DROPOUT_MASKS):
             raise UserError(f"--dropout-mask {config.head.dropout_mask}: must be one of {', '.join(DROPOUT_MASKS)}")
-        if not (isinstance(config.val_split, (int, float)) and 0.0 < config.val_split < 1.0):
+        if config.val_split is not None and not (isinstance(config.val_split, (int, float))
+                                                 and 0.0 < config.val_split < 1.0):
             raise UserError(f"--val-split {config.val_split}: must be between 0 and 1 (exclusive), e.g. 0.1")
         for option, value in (("--styles", config.styles), ("--desk", config.desk)):
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 5.0):
@@ -174,10 +175,14 @@ def split_data(dataset: Dataset, config: TrainConfig):
             raise UserError(f"--data {config.data}: {which} a single sample{after}; "
                             "each class needs at least 2 (one to train, one to validate): add images"
                             f"{', raise --limit' if after else ''} or remove the class")
-    train, val = stratified_split(strata(y, config.task), config.val_split, config.seed)
+    train, val = stratified_split(strata(y, config.task), resolved_val_split(dataset, config), config.seed)
     if len(val) == 0 or len(train) == 0:
         raise UserError(f"--data {config.data}: {len(y)} samples leave nothing to validate on; add samples")
     return (x[train], y[train]), (x[val], y[val])
+
+
+def resolved_val_split(dataset: Dataset, config: TrainConfig) -> float:
+    return resolve_val_split(config, dataset.digits, dataset.splits)
 
 
 def held_out_record(dataset: Dataset, config: TrainConfig) -> dict:
@@ -189,7 +194,7 @@ def held_out_record(dataset: Dataset, config: TrainConfig) -> dict:
     y = dataset.split("train")[1]
     keep = np.arange(len(y)) if config.limit is None else \
         stratified_limit(strata(y, config.task), config.limit, config.seed)
-    _, val = stratified_split(strata(y[keep], config.task), config.val_split, config.seed)
+    _, val = stratified_split(strata(y[keep], config.task), resolved_val_split(dataset, config), config.seed)
     return {"split": "train", "indices": sorted(int(i) for i in keep[val]), "of": int(len(y))}
 
 
@@ -270,7 +275,8 @@ def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], inp
                   "desk": config.desk, "add": list(config.add),
                   "distribute": config.distribute, "features_on_ray": config.features_on_ray,
                   "feature_precision": config.feature_precision,
-                  "heldout": held_out_record(dataset, config), "csv": config.csv_columns,
+                  "heldout": held_out_record(dataset, config), "val_split": resolved_val_split(dataset, config),
+                  "csv": config.csv_columns,
                   "preprocessing": get_backbone(config.backbone).preprocessing,
                   "head": dataclasses.asdict(head)},
     )

@@ -54,7 +54,7 @@ def test_passes_need_a_linear_head(shapes_folder, tmp_path):
 def test_a_digit_reader_is_fitted_on_several_passes_unless_told(tmp_path):
     """Digit data with a linear head and augmented copies: DIGIT_PASSES by default (bench/README.md); a head
     with units, no copies to redraw, other data or an explicit --passes: as asked, or one."""
-    from edgetl.config import DIGIT_PASSES, TrainConfig, resolve_passes
+    from edgetl.config import DIGIT_PASSES, DIGIT_VAL_SPLIT, TrainConfig, resolve_passes
     from edgetl.model import HeadConfig
     from edgetl.train import train
 
@@ -62,7 +62,8 @@ def test_a_digit_reader_is_fitted_on_several_passes_unless_told(tmp_path):
                             feature_layer="block1_pool", head=HeadConfig(units=0), epochs=1, augment=1, limit=100))
     stages = {row["stage"] for row in csv.DictReader(open(run / "history.csv"))}
     assert DIGIT_PASSES > 1 and stages == {f"head, pass {p}" for p in range(1, DIGIT_PASSES + 1)}
-    assert json.loads((run / "card.json").read_text())["training"]["passes"] == DIGIT_PASSES
+    training = json.loads((run / "card.json").read_text())["training"]
+    assert training["passes"] == DIGIT_PASSES and training["val_split"] == DIGIT_VAL_SPLIT
     digits = TrainConfig(augment=3)
     assert resolve_passes(digits, digits=True, units=0) == DIGIT_PASSES
     assert resolve_passes(digits, digits=False, units=0) == 1
@@ -72,15 +73,17 @@ def test_a_digit_reader_is_fitted_on_several_passes_unless_told(tmp_path):
     assert resolve_passes(TrainConfig(passes=2), digits=True, units=0) == 2
 
 
-def test_train_help_states_the_digit_default_passes():
-    """`edgetl train --help` names the default the code uses (it said 2 after the default became 4)."""
+def test_train_help_states_the_digit_defaults():
+    """`edgetl train --help` names the defaults the code uses (it said 2 passes after the default became 4)."""
     from typer.testing import CliRunner
 
     from edgetl.cli import app
-    from edgetl.config import DIGIT_PASSES
+    from edgetl.config import DIGIT_PASSES, DIGIT_VAL_SPLIT
 
     result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "400"})
-    assert f"Default: {DIGIT_PASSES} for digit data" in " ".join(result.output.split())
+    text = " ".join(result.output.split())
+    assert f"Default: {DIGIT_PASSES} for digit data" in text
+    assert f"Default: {DIGIT_VAL_SPLIT} for digit data with its own test split" in text
 
 
 def test_features_scaled_once_before_the_fit_train_the_same_head_as_scaling_them_every_epoch():

@@ -54,7 +54,7 @@ def register(app: typer.Typer, friendly, err) -> None:
         fine_tune_lr: float = typer.Option(1e-5),
         augment: int = typer.Option(3, help="Randomly transformed copies of the training set, computed once through the frozen layers."),
         passes: Optional[int] = typer.Option(None, help="Fit the linear head on this many passes of other augmented copies and average their weights: a steadier head that reads other writers' digits better (bench/README.md), for that many frozen-feature passes. Default: 4 for digit data with a linear head, else 1."),
-        val_split: float = typer.Option(0.1, help="Stratified, shuffled validation fraction (when the data has no val split)."),
+        val_split: Optional[float] = typer.Option(None, help="Stratified, shuffled validation fraction (when the data has no val split). Default: 0.03 for digit data with its own test split (mnist-5k: the test split is the held-out measure), else 0.1."),
         limit: Optional[int] = typer.Option(None, help="Train on a stratified subset of N samples."),
         desk: Optional[float] = typer.Option(None, min=0.0, max=5.0, help="Digit data: training digits written on generated desk pages (grid/ruled paper, coloured ink, dim light, tilt, blur) and cut out by the runtime's digit finder, as a fraction of the training set."),
         styles: Optional[float] = typer.Option(None, min=0.0, max=5.0, help="Digit data: synthetic digits in other writing styles, added as a fraction of the training set (0 turns it off; default: edgetl's measured choice)."),
