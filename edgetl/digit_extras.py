@@ -10,13 +10,14 @@ import logging
 
 import numpy as np
 
+from edgetl.config import resolve_val_split
+
 log = logging.getLogger(__name__)
 
 REJECT_CLASS = "not a digit"
 PAIR_CLASS = "two digits"  # two digits written into each other, found as one blob: the runtime cuts it
 PAIR_FRACTION = 0.03  # touching pairs per training digit (bench/README.md, "Touching digits taught to the model")
 REJECT_FRACTION = 0.12  # clutter crops per training digit: about one more class's worth
-VAL_FRACTION = 0.1
 
 
 def extend_digits(train, val, dataset, config):
@@ -42,13 +43,15 @@ def extend_digits(train, val, dataset, config):
     if config.reject:
         from edgetl.clutter import clutter_crops, touching_pairs
 
+        # the extra classes are validated on the share of them the digits are, so the validation mix stays
+        share = resolve_val_split(config, dataset.digits, dataset.splits)
         n = max(10, int(round(REJECT_FRACTION * len(y))))
-        n_val = max(5, int(round(n * VAL_FRACTION)))
+        n_val = max(5, int(round(n * share)))
         train, val = with_class(train, val, class_names, REJECT_CLASS, clutter_crops(n + n_val, config.seed), n)
         log.info("reject class: %d clutter crops to train, %d to validate", n, n_val)
         if PAIR_FRACTION:
             n = max(10, int(round(PAIR_FRACTION * len(train[1]))))
-            n_val = max(2, int(round(n * VAL_FRACTION)))
+            n_val = max(2, int(round(n * share)))
             train, val = with_class(train, val, class_names, PAIR_CLASS, touching_pairs(n + n_val, config.seed), n)
             log.info("two digits class: %d touching pairs to train, %d to validate", n, n_val)
     return train, val, class_names

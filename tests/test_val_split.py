@@ -35,3 +35,25 @@ def test_mnist_5k_validates_on_3_percent_of_each_class_and_a_folder_on_10(shapes
     assert len(y_shapes) == round(0.1 * n)
     record = held_out_record(shapes, TrainConfig(data=str(shapes_folder)))
     assert len(record["indices"]) == len(y_shapes)  # the int8 gate scores the same 10%
+
+
+def test_the_extra_classes_are_validated_on_the_digits_share(monkeypatch):
+    """The reject and pair classes hold out the share the digits do (3% for mnist-5k; 10% before), so the card's
+    validation accuracy weighs them as before rather than mostly clutter."""
+    import edgetl.clutter as clutter
+    from edgetl.data import load_dataset
+    from edgetl.digit_extras import extend_digits
+
+    monkeypatch.setattr(clutter, "clutter_crops", lambda n, seed: np.zeros((n, 28, 28, 1), np.uint8))
+    monkeypatch.setattr(clutter, "touching_pairs", lambda n, seed: np.zeros((n, 28, 28, 1), np.uint8))
+    digits = load_dataset("mnist-5k")
+    train, val = (np.zeros((4000, 28, 28, 1), np.uint8), np.arange(4000) % 10), \
+        (np.zeros((120, 28, 28, 1), np.uint8), np.arange(120) % 10)
+
+    def held(config):
+        _, (_, y_val), names = extend_digits(train, val, digits, config)
+        return [int(np.sum(y_val == names.index(name))) for name in ("not a digit", "two digits")]
+
+    # 4,000 digits and 1,000 styled: 600 clutter crops and 168 pairs to train
+    assert held(TrainConfig()) == [18, 5]
+    assert held(TrainConfig(val_split=0.1)) == [60, 17]
