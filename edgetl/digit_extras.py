@@ -35,10 +35,12 @@ def extend_digits(train, val, dataset, config):
             x = np.concatenate([x, np.stack(mined.digits)[..., None]])
             y = np.concatenate([y, np.asarray(mined.labels, y.dtype)])
     if config.styles > 0:
-        from edgetl.styles import styled_digits
+        from edgetl.styles import THICK_SHARE, styled_digits, thick_pen_digits
 
-        x_s, y_s = styled_digits(int(round(config.styles * len(y))), config.seed, x.shape[1:])
-        x, y = np.concatenate([x, x_s]), np.concatenate([y, y_s.astype(y.dtype)])
+        n_styled = int(round(config.styles * len(y)))
+        x_s, y_s = styled_digits(n_styled, config.seed, x.shape[1:])
+        x_t, y_t = thick_pen_digits(int(round(THICK_SHARE * n_styled)), config.seed, x.shape[1:])
+        x, y = np.concatenate([x, x_s, x_t]), np.concatenate([y, y_s.astype(y.dtype), y_t.astype(y.dtype)])
     train, val = (x, y), (x_val, y_val)
     if config.reject:
         from edgetl.clutter import clutter_crops, touching_pairs
