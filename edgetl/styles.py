@@ -18,7 +18,8 @@ gave 92.9%.
 ``thick_pen_digits`` adds 9s and 1s in a thick pen, each from a stream of its own (THICK_SHARE of the styled digits'
 count each): other writers' 9s, whose small loops a thick pen fills, were read as 3, 5 or 8, and their heavy flagged
 1s as 4 or 0. With them other writers' TUNE half read 95.32 -> 96.77% and 93.54 -> 95.99% on two training seeds (9s
-77 -> 91% and 78 -> 93%), the desk tune clips 14 and 45 digits fewer of 19,690 (bench/README.md, "Digits held out to validate; 9s and 1s in a thick pen").
+77 -> 91% and 78 -> 93%), the desk tune clips 14 and 45 digits fewer of 19,690 (bench/README.md, "Digits held out to
+validate; 9s and 1s in a thick pen").
 """
 from __future__ import annotations
 
