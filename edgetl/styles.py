@@ -6,7 +6,8 @@ hooked tail, in thin pencil or thick marker. ``styled_digits`` draws such digits
 pen strokes (every control point jittered, then slant, rotation, width, stroke width and a smooth
 random warp) and from OpenCV's built-in fonts, and cuts each one out with the runtime's own
 ``mnist_crop``: white on black, tight box scaled into 20x20, centred by mass, as the live reader sees
-digits (but not brightened as the runtime's crops are: runtime/crop.py BRIGHT_AT). Balanced over the 10 classes and deterministic per seed; about 0.5 ms a digit.
+digits (but not brightened as the runtime's crops are: runtime/crop.py BRIGHT_AT). Balanced over the 10 classes
+and deterministic per seed; about 0.5 ms a digit.
 
 Measured with ``bench/writers.py`` (sklearn's 8x8 digits from 13 other writers, seen at 24-40 px;
 tuned on its TUNE half only): 900 styled digits added to mnist-5k's 3,600 (``styles=0.25``) lift those
@@ -250,6 +251,11 @@ def styled_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
         image = draw_strokes(glyph_strokes(digit, rng), rng, digit in LOOPED)
     if rng.random() < 0.5:
         image = elastic(image, rng, alpha=rng.uniform(0.3, 0.8), sigma=0.12)
+    return cut_out(image, rng)
+
+
+def cut_out(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A drawn digit maybe blurred, then cut out as a 28x28 crop (not brightened: runtime/crop.py BRIGHT_AT)."""
     if rng.random() < 0.4:
         image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 2.0))
     box = ink_box(image)
@@ -258,19 +264,23 @@ def styled_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
     return mnist_crop(image, box, brighten=False)
 
 
+def as_images(crops: list[np.ndarray], shape) -> np.ndarray:
+    """28x28 crops as uint8 (n, *shape): resized to the shape's height and width, copied into each channel."""
+    h, w = shape[0], shape[1]
+    channels = shape[2] if len(shape) > 2 else 1
+    images = np.zeros((len(crops), h, w, channels), np.uint8)
+    for i, crop in enumerate(crops):
+        if (h, w) != crop.shape:
+            crop = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
+        images[i] = crop[..., None]
+    return images
+
+
 def styled_digits(n: int, seed: int, shape=(28, 28, 1)) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (n, *shape), labels int64 (n,)): ``n`` styled digits, as even over 0-9 as n allows."""
     rng = np.random.default_rng([STYLE_SEED, seed])
     labels = rng.permutation(np.arange(n) % 10).astype(np.int64)
-    h, w = shape[0], shape[1]
-    channels = shape[2] if len(shape) > 2 else 1
-    images = np.zeros((n, h, w, channels), np.uint8)
-    for i, digit in enumerate(labels):
-        crop = styled_digit(int(digit), rng)
-        if (h, w) != crop.shape:
-            crop = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
-        images[i] = crop[..., None]
-    return images, labels
+    return as_images([styled_digit(int(digit), rng) for digit in labels], shape), labels
 
 
 def thick_pen_digits(n: int, seed: int, shape=(28, 28, 1)) -> tuple[np.ndarray, np.ndarray]:
@@ -278,19 +288,8 @@ def thick_pen_digits(n: int, seed: int, shape=(28, 28, 1)) -> tuple[np.ndarray, 
     styled digits above are drawn as before. Other writers' digits seen at 8x8 are thick: a 9 whose small loop is
     filled, a 1 whose flag and foot are as heavy as its stem; ``styled_digits`` keeps its loops open and draws few
     heavy 1s, and those were other writers' most misread digits (9 read as 3, 5 or 8; 1 read as 4 or 0)."""
-    h, w = shape[0], shape[1]
-    images, labels = [], []
+    crops = []
     for digit in THICK_DIGITS:
         rng = np.random.default_rng([THICK_STREAMS[digit], seed])
-        for _ in range(n):
-            image = draw_strokes(glyph_strokes(digit, rng), rng, pens=THICK_PENS[digit])
-            if rng.random() < 0.4:
-                image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 2.0))
-            crop = mnist_crop(image, ink_box(image), brighten=False)
-            images.append(crop if (h, w) == crop.shape else cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA))
-            labels.append(digit)
-    channels = shape[2] if len(shape) > 2 else 1
-    out = np.zeros((len(images), h, w, channels), np.uint8)
-    if images:
-        out[...] = np.stack(images)[..., None]
-    return out, np.asarray(labels, np.int64)
+        crops += [cut_out(draw_strokes(glyph_strokes(digit, rng), rng, pens=THICK_PENS[digit]), rng) for _ in range(n)]
+    return as_images(crops, shape), np.repeat(np.asarray(THICK_DIGITS, np.int64), n)
