@@ -60,6 +60,8 @@ class TrainConfig:
     limit: int | None = None
     desk: float = 0.0  # digit data: training digits cut from rendered desk pages by the runtime's finder, as a fraction
     styles: float = 0.25  # digit data: synthetic styled digits added, as a fraction (bench/writers.py: 0.25 best)
+    desk_calibration: int | None = None  # digit data: desk crops of the training digits the class biases are set on;
+    # None: resolve_desk_calibration's choice, 0: none (edgetl/desk_calibration.py)
     reject: bool = True  # digit data: an extra "not a digit" class learned from generated clutter crops
     add: tuple[str, ...] = ()  # class-folder trees trained on beside --data (edgetl/data/additions.py)
     seed: int = 0
@@ -111,6 +113,18 @@ def resolve_val_split(config: TrainConfig, digits: bool, splits) -> float:
     if config.val_split is not None:
         return config.val_split
     return DIGIT_VAL_SPLIT if digits and config.task == "classification" and "test" in splits else VAL_SPLIT
+
+
+def resolve_desk_calibration(config: TrainConfig, digits: bool, n_digits: int) -> int:
+    """How many desk crops of the training digits the class biases are set on (``--desk-calibration``): by default
+    desk_calibration.CROPS_PER_DIGIT per digit (up to MAX_CROPS) for a digit classifier, 0 for anything else."""
+    if not digits or config.task != "classification":
+        return 0
+    if config.desk_calibration is not None:
+        return config.desk_calibration
+    from edgetl.desk_calibration import default_crops
+
+    return default_crops(n_digits)
 
 
 def resolve_units(config: TrainConfig, input_size: int) -> int:

@@ -17,7 +17,7 @@ from edgetl import __version__
 from edgetl._deps import import_keras
 from edgetl.backbones import check_weights, get_backbone
 
-from edgetl.config import (MAX_PASSES, TrainConfig, resolve_feature_layer, resolve_head,
+from edgetl.config import (MAX_PASSES, TrainConfig, resolve_desk_calibration, resolve_feature_layer, resolve_head,
                            resolve_input_size, resolve_passes, resolve_units, resolve_val_split)
 from edgetl.data import Dataset, load_dataset
 from edgetl.data.additions import check_add_folders, with_additions
@@ -70,6 +70,7 @@ def validate(config: TrainConfig, image_shape=None) -> None:
         whole("--units", config.head.units, 0, " (0: a linear head)")
         whole("--limit", config.limit, 1, " (leave it out to train on everything)")
         whole("--seed", config.seed, 0)
+        whole("--desk-calibration", config.desk_calibration, 0, " (0: no desk calibration)")
         whole("--patience", config.patience, 1)
         if config.seed >= 2 ** 32:
             raise UserError(f"--seed {config.seed}: must be below 2**32 ({2 ** 32})")
@@ -221,6 +222,7 @@ def train(config: TrainConfig) -> Path:
     for path, reason in dataset.skipped:
         log.warning("skipped %s: %s", path, reason)
     train_set, val_set = split_data(dataset, config)
+    own_digits = train_set  # before the styled digits and clutter: the desk calibration writes only these
     train_set, val_set, class_names = extend_digits(train_set, val_set, dataset, config)
     train_set = with_additions(train_set, config.add, class_names, config.data)
     input_size = resolve_input_size(config, dataset.image_shape)
@@ -248,6 +250,7 @@ def train(config: TrainConfig) -> Path:
                                   "fine-tune", config.fine_tune_lr, config.fine_tune_epochs, config.freeze,
                                   n_replicas=replicas(strategy))
     model = chain.model()
+    desk_record = calibrate(model, own_digits, class_names, dataset, config)
     metrics = {"val": report(config.task, val_set[1], predict(model, val_set[0]), class_names)}
     if "test" in dataset.splits:
         x_test, y_test = dataset.splits["test"]
@@ -255,7 +258,21 @@ def train(config: TrainConfig) -> Path:
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     card = make_card(config, dataset, class_names, input_size, feature_layer, metrics, len(train_set[1]), head,
                      chain.preprocess)
+    card.training["desk_calibration"] = desk_record
     return write_run(Path(config.out), model, card, history, metrics, dataset, config)
+
+
+def calibrate(model, own_digits, class_names: list[str], dataset: Dataset, config: TrainConfig) -> dict:
+    """The digit reader's class biases set on desk crops of its own training digits (edgetl/desk_calibration.py);
+    what the card records."""
+    n_crops = resolve_desk_calibration(config, dataset.digits, len(own_digits[1]))
+    if config.desk_calibration and not n_crops:
+        log.warning("--desk-calibration %d: only for digit classification data; not used", config.desk_calibration)
+    if not n_crops:
+        return {"crops": 0}
+    from edgetl.desk_calibration import calibrate_for_desk
+
+    return calibrate_for_desk(model, own_digits[0], own_digits[1], class_names, n_crops, config.seed, predict)
 
 
 def make_card(config: TrainConfig, dataset: Dataset, class_names: list[str], input_size: int, feature_layer: str,

@@ -79,11 +79,13 @@ def test_train_help_states_the_digit_defaults():
 
     from edgetl.cli import app
     from edgetl.config import DIGIT_PASSES, DIGIT_VAL_SPLIT
+    from edgetl.desk_calibration import CROPS_PER_DIGIT, MAX_CROPS
 
     result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "400"})
     text = " ".join(result.output.split())
     assert f"Default: {DIGIT_PASSES} for digit data" in text
     assert f"Default: {DIGIT_VAL_SPLIT} for digit data with its own test split" in text
+    assert f"Default: {CROPS_PER_DIGIT} per training digit, at most {MAX_CROPS:,}." in text
 
 
 def test_features_scaled_once_before_the_fit_train_the_same_head_as_scaling_them_every_epoch():
