@@ -62,8 +62,12 @@ def calibrate_for_desk(model, digits: np.ndarray, labels: np.ndarray, class_name
     """Mine ``n_crops`` desk crops of ``digits`` (the training split's own), fit the biases on ``model``'s reading
     of them and fold them into its head; what the card records."""
     from edgetl.mining import mine_desk
+    from edgetl.progress import progress
 
-    mined = mine_desk(digits, labels, n_crops, 0, seed)
+    with progress() as bar:
+        task = bar.add_task("desk crops", total=n_crops, info="")
+        mined = mine_desk(digits, labels, n_crops, 0, seed,
+                          on_frame=lambda found: bar.update(task, completed=min(found, n_crops)))
     if not mined.labels:
         log.warning("desk calibration: no digit was found on the generated pages; the model is left as trained")
         return {"crops": 0}

@@ -9,6 +9,7 @@ written (training digits: the test split and the benchmark clips never take part
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -46,9 +47,10 @@ def sort_frame(mined: Mined, boxes, crops, truth, labels) -> None:
 
 def mine_desk(digits: np.ndarray, labels: np.ndarray, want_digits: int, want_clutter: int, seed: int,
               config: DigitFinderConfig = DigitFinderConfig(), empty_fraction: float = 0.12,
-              max_scenes: int = 5000, hands: float = 0.0) -> Mined:
+              max_scenes: int = 5000, hands: float = 0.0, on_frame: Callable[[int], None] | None = None) -> Mined:
     """Render desk scenes until ``want_digits`` labelled crops and ``want_clutter`` clutter crops are found
-    (or ``max_scenes`` have been rendered); ``hands``: the share of scenes filmed while someone writes."""
+    (or ``max_scenes`` have been rendered); ``hands``: the share of scenes filmed while someone writes;
+    ``on_frame``: called with the number of digit crops found so far after each frame (a progress bar)."""
     mined = Mined()
     frames = desk_frames(digits, labels, max_scenes, FRAMES_PER_SCENE, seed, empty_fraction=empty_fraction,
                          hands=hands)
@@ -57,6 +59,8 @@ def mine_desk(digits: np.ndarray, labels: np.ndarray, want_digits: int, want_clu
             break
         boxes, crops = digit_crops(frame, config)
         sort_frame(mined, boxes, crops, truth, truth_labels)
+        if on_frame is not None:
+            on_frame(len(mined.digits))
     mined.digits, mined.labels = mined.digits[:want_digits], mined.labels[:want_digits]
     mined.clutter = mined.clutter[:want_clutter]
     return mined
