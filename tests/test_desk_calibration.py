@@ -51,7 +51,8 @@ def test_the_biases_are_folded_into_the_heads_logits():
 
 
 def test_on_by_default_for_digit_classifiers_only():
-    assert resolve_desk_calibration(TrainConfig(), True, 3880) == 19_400
+    assert resolve_desk_calibration(TrainConfig(), True, 1000) == 5000
+    assert resolve_desk_calibration(TrainConfig(), True, 3880) == MAX_CROPS
     assert resolve_desk_calibration(TrainConfig(), True, 10_000) == MAX_CROPS
     assert resolve_desk_calibration(TrainConfig(desk_calibration=0), True, 3880) == 0
     assert resolve_desk_calibration(TrainConfig(desk_calibration=500), True, 3880) == 500
