@@ -93,15 +93,27 @@ def fit_on_features(keras, suffix, feats: dict, y_train, y_val, config: TrainCon
         epoch_callback(keras, stage, epochs),
     ]
     batch = config.batch_size * n_replicas
+    train_batch, val_batch = (even_first_batch(len(y), batch, n_replicas) for y in (y_rep, y_val))
     if isinstance(feats["train"], FeatureFile):  # features too large for memory: read from their file per batch
-        hist = suffix.fit(batches_from_disk(keras, feats["train"], y_rep, batch, True, config.seed),
-                          validation_data=batches_from_disk(keras, feats["val"], y_val, batch, False, config.seed),
+        hist = suffix.fit(batches_from_disk(keras, feats["train"], y_rep, train_batch, True, config.seed),
+                          validation_data=batches_from_disk(keras, feats["val"], y_val, val_batch, False, config.seed),
                           epochs=epochs, callbacks=callbacks, verbose=0)
     else:
         hist = suffix.fit(feats["train"], y_rep, validation_data=(feats["val"], y_val), epochs=epochs,
-                          batch_size=batch, shuffle=True, callbacks=callbacks, verbose=0)
+                          batch_size=train_batch, validation_batch_size=val_batch, shuffle=True, callbacks=callbacks,
+                          verbose=0)
     rows = [dict(zip(hist.history, values)) for values in zip(*hist.history.values())]
     return [{"stage": stage, "epoch": i + 1, **{k: float(v) for k, v in row.items()}} for i, row in enumerate(rows)]
+
+
+def even_first_batch(n_rows: int, batch: int, n_replicas: int) -> int:
+    """``batch``, or for a set smaller than it under several replicas, its rows less those that would not split
+    evenly over them. Keras under MirroredStrategy stops when the first batch of a fit or of its validation splits
+    unevenly over the replicas ("Inputs to operation AddN ... must have the same size": 7 validation rows on 2
+    replicas); a later, partial batch may split unevenly. On one device, nothing changes."""
+    if n_replicas == 1 or n_rows >= batch:
+        return batch
+    return max(n_replicas, n_rows - n_rows % n_replicas)
 
 
 def after_first_layer(keras, suffix):

@@ -78,3 +78,25 @@ def test_bad_distribute_values(tmp_path, args, replicas, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_validation_set_smaller_than_a_batch_and_odd_trains_on_two_replicas(tmp_path):
+    """200 digits hold out an odd number of validation rows, fewer than a batch: Keras stopped at the first
+    validation batch on 2 replicas ("Inputs to operation AddN ... must have the same size"); the fit now validates
+    all but one row in its first batch, then the last one."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "EDGETL_CPU_REPLICAS": "2"}
+    result = subprocess.run([*EDGETL, "train", "--data", "mnist-5k", "--out", str(tmp_path / "run"), "--limit", "200",
+                             "--weights", "none", "--input-size", "32", "--feature-layer", "block2_pool", "--epochs",
+                             "1", "--augment", "0", "--desk-calibration", "0", "--batch-size", "16", "--distribute",
+                             "mirrored"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    n_val = json.loads((tmp_path / "run" / "metrics.json").read_text())["val"]["n"]
+    assert n_val % 2 == 1 and n_val < 32
+
+
+def test_the_first_batch_splits_evenly_over_the_replicas():
+    from edgetl.fitting import even_first_batch
+
+    assert even_first_batch(5, 16, 2) == 4 and even_first_batch(17, 32, 4) == 16
+    assert even_first_batch(40, 16, 2) == 16  # a set as large as a batch: its last batch may split unevenly
+    assert even_first_batch(5, 16, 1) == 16  # one device: as before
