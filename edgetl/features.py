@@ -133,12 +133,12 @@ def batches_from_disk(keras, x: np.ndarray, y: np.ndarray, batch_size: int, shuf
     class FeatureBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()
-            self.order = np.arange(len(x))
+            self.order = np.arange(len(y))  # y may be x's first rows
             self.rng = np.random.default_rng(seed)
             self.on_epoch_end()
 
         def __len__(self) -> int:
-            return -(-len(x) // batch_size)
+            return -(-len(y) // batch_size)
 
         def __getitem__(self, i: int):
             rows = np.sort(self.order[i * batch_size:(i + 1) * batch_size])

@@ -11,12 +11,17 @@ validation rows are kept.
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from edgetl.config import TrainConfig
 from edgetl.features import FeatureFile, batches_from_disk, extract
 from edgetl.model import Chain
 from edgetl.progress import epoch_callback
+from edgetl.runtime.errors import UserError
+
+log = logging.getLogger("edgetl")
 
 # Training steps per call into TensorFlow: a linear head's step is a few small matrix products, and Keras's work
 # around each call was most of its time. 64 steps a call fit make bench's head 1.5x faster (2.3-2.4 -> 1.4-1.7 s an
@@ -93,27 +98,35 @@ def fit_on_features(keras, suffix, feats: dict, y_train, y_val, config: TrainCon
         epoch_callback(keras, stage, epochs),
     ]
     batch = config.batch_size * n_replicas
-    train_batch, val_batch = (even_first_batch(len(y), batch, n_replicas) for y in (y_rep, y_val))
-    if isinstance(feats["train"], FeatureFile):  # features too large for memory: read from their file per batch
-        hist = suffix.fit(batches_from_disk(keras, feats["train"], y_rep, train_batch, True, config.seed),
-                          validation_data=batches_from_disk(keras, feats["val"], y_val, val_batch, False, config.seed),
+    (x_fit, y_fit), (x_val, y_val) = (rows_for_replicas(x, y, n_replicas, name) for x, y, name in
+                                      ((feats["train"], y_rep, "training"), (feats["val"], y_val, "validation")))
+    if isinstance(x_fit, FeatureFile):  # features too large for memory: read from their file per batch
+        hist = suffix.fit(batches_from_disk(keras, x_fit, y_fit, batch, True, config.seed),
+                          validation_data=batches_from_disk(keras, x_val, y_val, batch, False, config.seed),
                           epochs=epochs, callbacks=callbacks, verbose=0)
     else:
-        hist = suffix.fit(feats["train"], y_rep, validation_data=(feats["val"], y_val), epochs=epochs,
-                          batch_size=train_batch, validation_batch_size=val_batch, shuffle=True, callbacks=callbacks,
-                          verbose=0)
+        hist = suffix.fit(x_fit, y_fit, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch,
+                          shuffle=True, callbacks=callbacks, verbose=0)
     rows = [dict(zip(hist.history, values)) for values in zip(*hist.history.values())]
     return [{"stage": stage, "epoch": i + 1, **{k: float(v) for k, v in row.items()}} for i, row in enumerate(rows)]
 
 
-def even_first_batch(n_rows: int, batch: int, n_replicas: int) -> int:
-    """``batch``, or for a set smaller than it under several replicas, its rows less those that would not split
-    evenly over them. Keras under MirroredStrategy stops when the first batch of a fit or of its validation splits
-    unevenly over the replicas ("Inputs to operation AddN ... must have the same size": 7 validation rows on 2
-    replicas); a later, partial batch may split unevenly. On one device, nothing changes."""
-    if n_replicas == 1 or n_rows >= batch:
-        return batch
-    return max(n_replicas, n_rows - n_rows % n_replicas)
+def rows_for_replicas(x, y, n_replicas: int, name: str):
+    """``x`` and ``y`` less their last rows that would leave a replica a batch without rows (at most
+    ``n_replicas`` - 1). Under MirroredStrategy every batch is split over the replicas, and Keras stops on a batch
+    that splits unevenly when it is a fit's first ("Inputs to operation AddN ... must have the same size": 7
+    validation rows on 2 replicas), or when a replica gets none of it and the model convolves (oneDNN: "input depth
+    must be evenly divisible by filter depth: 64 vs 128": a last batch of 1 row). With as many rows as a multiple of
+    the replicas and a global batch that is one too, every batch splits evenly. One device: all rows."""
+    keep = len(y) - len(y) % n_replicas
+    if keep == 0 and len(y):
+        raise UserError(f"--distribute mirrored: {len(y)} {name} row(s) for {n_replicas} replicas; every replica "
+                        "needs at least one: use fewer devices (EDGETL_CPU_REPLICAS or CUDA_VISIBLE_DEVICES) or "
+                        "more data")
+    if keep < len(y):
+        log.info("--distribute mirrored: %d of %d %s rows left out so every batch splits evenly over %d replicas",
+                 len(y) - keep, len(y), name, n_replicas)
+    return (x if isinstance(x, FeatureFile) else x[:keep]), y[:keep]  # a FeatureFile is read for y's rows
 
 
 def after_first_layer(keras, suffix):

@@ -80,23 +80,34 @@ def test_bad_distribute_values(tmp_path, args, replicas, message):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_validation_set_smaller_than_a_batch_and_odd_trains_on_two_replicas(tmp_path):
-    """200 digits hold out an odd number of validation rows, fewer than a batch: Keras stopped at the first
-    validation batch on 2 replicas ("Inputs to operation AddN ... must have the same size"); the fit now validates
-    all but one row in its first batch, then the last one."""
+def test_odd_sets_train_and_fine_tune_on_two_replicas(tmp_path):
+    """200 digits hold out an odd number of validation rows, fewer than a batch. On 2 replicas Keras stopped at the
+    first validation batch ("Inputs to operation AddN ... must have the same size"), and once that split evenly, the
+    fine-tuning stage stopped in its first convolution on the last batch of 1 row, which left a replica none
+    ("input depth must be evenly divisible by filter depth"). Both stages now run, on all rows but the odd one."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "EDGETL_CPU_REPLICAS": "2"}
     result = subprocess.run([*EDGETL, "train", "--data", "mnist-5k", "--out", str(tmp_path / "run"), "--limit", "200",
                              "--weights", "none", "--input-size", "32", "--feature-layer", "block2_pool", "--epochs",
-                             "1", "--augment", "0", "--desk-calibration", "0", "--batch-size", "16", "--distribute",
-                             "mirrored"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+                             "1", "--augment", "0", "--desk-calibration", "0", "--batch-size", "16", "--freeze", "3",
+                             "--fine-tune-epochs", "1", "--distribute", "mirrored"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     n_val = json.loads((tmp_path / "run" / "metrics.json").read_text())["val"]["n"]
     assert n_val % 2 == 1 and n_val < 32
+    history = (tmp_path / "run" / "history.csv").read_text()
+    assert "fine-tune" in history
+    assert "1 of %d validation rows left out" % n_val in result.stderr
 
 
-def test_the_first_batch_splits_evenly_over_the_replicas():
-    from edgetl.fitting import even_first_batch
+def test_every_batch_splits_evenly_over_the_replicas():
+    from edgetl.fitting import rows_for_replicas
+    from edgetl.runtime.errors import UserError
 
-    assert even_first_batch(5, 16, 2) == 4 and even_first_batch(17, 32, 4) == 16
-    assert even_first_batch(40, 16, 2) == 16  # a set as large as a batch: its last batch may split unevenly
-    assert even_first_batch(5, 16, 1) == 16  # one device: as before
+    x, y = np.arange(34).reshape(17, 2), np.arange(17)
+    kept_x, kept_y = rows_for_replicas(x, y, 2, "validation")
+    assert kept_y.tolist() == list(range(16)) and kept_x.tolist() == x[:16].tolist()
+    assert len(rows_for_replicas(x, y, 4, "validation")[1]) == 16
+    assert len(rows_for_replicas(x, y, 1, "validation")[1]) == 17  # one device: every row
+    assert len(rows_for_replicas(x[:0], y[:0], 1, "validation")[1]) == 0  # no rows: no error
+    with pytest.raises(UserError, match="1 validation row.*2 replicas"):
+        rows_for_replicas(x[:1], y[:1], 2, "validation")
