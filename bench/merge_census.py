@@ -20,7 +20,9 @@ import cv2
 import numpy as np
 
 from _common import CLIPS
-from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates, ink_mask, line_piece, mask_pieces
+from edgetl.runtime.digit_like import line_piece
+from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates, mask_pieces
+from edgetl.runtime.stroke_mask import ink_mask
 from edgetl.runtime.ink import ink_image
 from edgetl.runtime.pieces import attach_bars, join_fragments, merge_stacked
 

@@ -6,7 +6,7 @@ Trains a small fully convolutional net (Keras, about 15k weights: 3x3 convolutio
 a full-size branch) to mark the pen's ink in half-size (320x240) desk frames: frames from edgetl.desk written with
 mnist-5k's training digits (seed 900), the truth from edgetl.desk.ink_in_frame. Then, on desk scenes of held-out digits
 (seed 950), each written digit's stroke recall (the share of its ink within 1 px of a mask, at half size) for the
-finder's stroke mask (runtime/digits.ink_mask, through find_digit_candidates) and for the net's at three thresholds,
+finder's stroke mask (runtime/stroke_mask.ink_mask, through find_digit_candidates) and for the net's at three thresholds,
 and how much of each mask lies over 1 px from any ink (printed lines, texture, empty pages).
 A measurement for bench/README.md, not a runtime component: nothing here is exported or read by `edgetl run`.
 """

@@ -3,12 +3,12 @@
     python bench/stroke_recall.py [--seeds 100 101 102] [--scenes 60]
 
 Renders hard desk scenes (edgetl.desk, one frame a scene; the renderer's frames, not the encoded clips), takes the
-pen's ink in the frame (edgetl.desk.ink_in_frame) as the truth and the finder's stroke mask (runtime/digits.ink_mask)
+pen's ink in the frame (edgetl.desk.ink_in_frame) as the truth and the finder's stroke mask (runtime/stroke_mask.ink_mask)
 as what it saw, and gives each written digit its stroke recall: the share of its ink pixels within 1 px of the mask.
 A digit is boxed when one of the finder's boxes holds HELD of its ink, a cut blob's whole box included (the classifier
 reads it whole when sure, stream.read_whole_or_pieces).
 By pen: where digits go unboxed, and whether their strokes were lost before the boxes were made; for those that lost
-them, which of ink_mask's levels (runtime/digits.stroke_levels) their ink stays under.
+them, which of ink_mask's levels (runtime/stroke_mask.stroke_levels) their ink stays under.
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ import numpy as np
 
 from edgetl.data import load_dataset
 from edgetl.desk import desk_frames
-from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates, noise_gate, stroke_levels
+from edgetl.runtime.digits import DigitFinderConfig, find_digit_candidates
+from edgetl.runtime.stroke_mask import noise_gate, stroke_levels
 
 CONFIG = DigitFinderConfig()
 LOST = 0.5  # a digit whose stroke recall is under this lost its strokes in the mask, not in the boxes

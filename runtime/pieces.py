@@ -1,6 +1,6 @@
 """Ink blobs to digit boxes: pieces of one digit joined, touching digits cut apart.
 
-Boxes are [x, y, w, h] in frame pixels; ``mask`` is the finder's binary stroke mask (digits.ink_mask).
+Boxes are [x, y, w, h] in frame pixels; ``mask`` is the finder's binary stroke mask (stroke_mask.ink_mask).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 from .labels import components
 
 if TYPE_CHECKING:
-    from .digits import DigitFinderConfig
+    from .finder_config import DigitFinderConfig
 
 
 def cut_by_line(a, b, lines: np.ndarray | None) -> bool:

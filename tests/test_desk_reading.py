@@ -560,7 +560,7 @@ def test_a_piece_of_a_longer_line_is_not_a_one():
     """continues_beyond: a thin box whose stroke goes on past its end is part of a printed line (a margin the
     line search missed: 3 in 600 tune frames read as 1s at 0.99 before this check); a 1 with paper above and
     below, or touching a ruled line at its ends, is not."""
-    from edgetl.runtime.digits import continues_beyond
+    from edgetl.runtime.digit_like import continues_beyond
 
     ink = np.zeros((H, W), np.uint8)
     cv2.line(ink, (100, 0), (112, 479), 120, 3)  # a slanted margin, the box holds a piece of it
@@ -577,7 +577,7 @@ def test_a_one_in_marker_written_close_after_a_three_is_not_a_line_piece():
     """continues_beyond looked for ink past a thin piece's end anywhere within half its width: a 1 in a 10-px marker
     written 2-4 px after a 3 found the 3's upright right side there and was dropped as a piece of a printed line
     (wide-200 frames 22-23: "3 1 8" in red read "3 8"). Only ink in line with the piece's end counts now."""
-    from edgetl.runtime.digits import continues_beyond
+    from edgetl.runtime.digit_like import continues_beyond
 
     for gap in (2, 3, 4):
         three, one = np.zeros((H, W), np.uint8), np.zeros((H, W), np.uint8)

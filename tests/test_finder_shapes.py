@@ -5,7 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edgetl.runtime.digits import DigitFinderConfig, continues_beyond, line_piece
+from edgetl.runtime.digit_like import continues_beyond, line_piece
+
+from edgetl.runtime.digits import DigitFinderConfig
 from edgetl.runtime.pieces import split_at_bridges
 
 H, W = 480, 640
@@ -52,7 +54,7 @@ def test_two_digits_joined_by_a_thin_bridge_are_still_parted():
 
 
 def test_the_edge_of_a_margin_left_beside_its_line_mask_is_a_sliver_and_a_fine_one_across_a_ruled_line_is_not():
-    from edgetl.runtime.digits import line_sliver
+    from edgetl.runtime.digit_like import line_sliver
 
     config = DigitFinderConfig()
     lines = np.zeros((H, W), np.uint8)
@@ -97,7 +99,7 @@ def test_each_printed_line_is_judged_by_its_own_ink_so_a_dark_margin_among_faint
     a red margin twice as dark as the faint ruled lines found beside it (wide-201 frames 342-343, an empty page) stayed
     a stroke, and its pieces were boxed as digits; judged by its own ink it is a line. A pen stroke along a ruled line
     still stays a stroke."""
-    from edgetl.runtime.digits import without_darker_strokes
+    from edgetl.runtime.stroke_mask import without_darker_strokes
     from edgetl.runtime.lines import line_segments
 
     ink = np.zeros((H, W), np.uint8)

@@ -2,13 +2,15 @@
 the page's 95th percentile of ink, which is the grid's own, so only its crossings and darker stretches pass it. The
 line search found one line or none there, and the crossings grew into crosses and cells boxed as 1s, 4s and 7s
 (wide-202 frame 390, an empty page: 9 false detections). ink_mask now searches such a page again at 0.75 of the weak
-level (digits.grid_segments) and takes the lines when they run both ways."""
+level (stroke_mask.grid_segments) and takes the lines when they run both ways."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from edgetl.runtime.digits import DigitFinderConfig, find_digit_boxes, grid_segments, stroke_levels
+from edgetl.runtime.digits import DigitFinderConfig, find_digit_boxes
+
+from edgetl.runtime.stroke_mask import grid_segments, stroke_levels
 from edgetl.runtime.ink import ink_image
 from edgetl.runtime.lines import line_segments
 from edgetl.runtime.tracking import iou
@@ -38,7 +40,7 @@ def test_an_empty_squared_page_at_the_weak_level_is_found_as_a_grid_and_gives_no
 
 def test_blue_digits_on_that_grid_are_still_found():
     """The grid search takes the printed lines out, not the digits written across them: measured 8 of 8 at their
-    box, as before it (a stroke cut where it crosses a removed line is bridged again, digits.ink_mask)."""
+    box, as before it (a stroke cut where it crosses a removed line is bridged again, stroke_mask.ink_mask)."""
     from edgetl.data import load_dataset
 
     x = load_dataset("mnist-5k").split("test")[0][..., 0]

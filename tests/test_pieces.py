@@ -84,7 +84,8 @@ def test_a_wide_two_whose_looped_foot_was_cut_off_is_read_whole():
 def test_a_faint_stroke_with_one_strong_pixel_is_kept():
     """Hysteresis runs on half-size masks: a lone strong pixel must survive the pooling (pooled as 0/1 it
     rounded to 0, and faint pencil digits with a few strong pixels were dropped: 4 of 1,325 on the tune clips)."""
-    from edgetl.runtime.digits import DigitFinderConfig, hysteresis
+    from edgetl.runtime.digits import DigitFinderConfig
+    from edgetl.runtime.stroke_mask import hysteresis
 
     weak = np.zeros((480, 640), np.uint8)
     cv2.line(weak, (41, 20), (43, 80), 1, 3)  # a faint stroke
@@ -100,7 +101,8 @@ def test_a_pencil_stroke_with_no_strong_pixel_is_kept_and_a_faint_speck_is_not()
     """A stroke whose ink never reaches the strong level (faint pencil in dim light) counts when a run of it as
     long as faint_run of the frame height reaches faint_floor; a faint speck as dark does not. Before the rule,
     both were dropped (faint pencil: 70 of 4,866 digits of wide-200/201 never boxed)."""
-    from edgetl.runtime.digits import DigitFinderConfig, hysteresis
+    from edgetl.runtime.digits import DigitFinderConfig
+    from edgetl.runtime.stroke_mask import hysteresis
 
     config = DigitFinderConfig()
     weak = np.zeros((480, 640), np.uint8)

@@ -1,11 +1,13 @@
-"""The printed lines the finder takes out of a page (runtime/digits.printed_lines): a squared page whose darker lines
+"""The printed lines the finder takes out of a page (runtime/stroke_mask.printed_lines): a squared page whose darker lines
 alone pass the weak level has the rest of its grid found too, so the crossings of its fainter lines are not strokes
 (wide-205 frame 530: two crossings read as 4 and 1)."""
 from __future__ import annotations
 
 import numpy as np
 
-from edgetl.runtime.digits import DigitFinderConfig, printed_lines, runs_both_ways
+from edgetl.runtime.digits import DigitFinderConfig
+
+from edgetl.runtime.stroke_mask import printed_lines, runs_both_ways
 
 CONFIG = DigitFinderConfig()
 SPACING = 24
