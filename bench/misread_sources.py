@@ -9,7 +9,8 @@ what the same model makes of
 - the digit as the renderer's pen rewrote it, clean and cut straight from its ink: read wrong -> "the pen"
   (the rewrite changed the digit, or the model fails on pen strokes);
 - else -> "the reader" (finding and cutting it out on the page: blur, printed lines, light).
-``--sheet`` writes a contact sheet of the rewritten ones (original | pen | crop the model read). Each misread is also
+``--sheet`` writes a contact sheet of those of one source (``--sheet-source``, "the pen" by default): original | pen |
+crop the model read. Each misread is also
 counted by source, digit written and digit read: a scene films its page 10 times, so 10 frames are one digit.
 """
 from __future__ import annotations
@@ -72,8 +73,9 @@ def read(model: Model, images: np.ndarray) -> np.ndarray:
 
 
 def tally_seed(model: Model, x: np.ndarray, y: np.ndarray, as_is: np.ndarray, seed: int, spy: PenSpy,
-               counts: collections.Counter, tiles: list | None) -> None:
-    """Count one seed's well-boxed digits by outcome; add contact-sheet tiles of the pen's misreads to ``tiles``."""
+               counts: collections.Counter, tiles: list | None, sheet_source: str = "the pen") -> None:
+    """Count one seed's well-boxed digits by outcome; add contact-sheet tiles of ``sheet_source``'s misreads to
+    ``tiles``."""
     spy.pages.clear()
     for frame, boxes, labels in desk.desk_frames(x, y, 20, 10, seed):
         if not labels:
@@ -99,7 +101,7 @@ def tally_seed(model: Model, x: np.ndarray, y: np.ndarray, as_is: np.ndarray, se
                      "the pen" if read(model, pen_crop[None])[0] != label else "the reader")
             counts[f"misread: {where}"] += 1
             counts[(where, int(label), int(got[k]))] += 1  # by source, digit written and digit read
-            if where == "the pen" and tiles is not None and len(tiles) < 60:
+            if where == sheet_source and tiles is not None and len(tiles) < 60:
                 tiles.append(np.hstack([x[source], pen_crop, batch[k, ..., 0]]))
 
 
@@ -108,6 +110,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
     parser.add_argument("--sheet", type=Path)
+    parser.add_argument("--sheet-source", choices=["the digit", "the pen", "the reader"], default="the pen")
     args = parser.parse_args()
     model = Model(args.model, device="cpu")
     x, y = load_dataset("mnist-5k").split("test")
@@ -116,7 +119,7 @@ def main() -> None:
     counts, tiles = collections.Counter(), []
     with PenSpy(x, y) as spy:
         for seed in args.seeds:
-            tally_seed(model, x, y, as_is, seed, spy, counts, tiles if args.sheet else None)
+            tally_seed(model, x, y, as_is, seed, spy, counts, tiles if args.sheet else None, args.sheet_source)
             print(f"seeds up to {seed}: {dict(counts)}", flush=True)
     boxed = counts["well boxed"]
     for key in ("misread: the digit", "misread: the pen", "misread: the reader", "refused"):
