@@ -27,7 +27,8 @@ log = logging.getLogger("edgetl")
 # around each call was most of its time. 64 steps a call fit make bench's head 1.5x faster (2.3-2.4 -> 1.4-1.7 s an
 # epoch of 20,160 rows on 2 cores) with bit-identical weights (the same seeds, 1 or 64 steps a call). Not under
 # MirroredStrategy: Keras 3.15's multi-step loop over a distributed iterator fails there ("You must feed a value
-# for placeholder tensor"), so several replicas keep one step a call.
+# for placeholder tensor", keras-team/keras#19246, open; still so with every batch split evenly), so several replicas
+# keep one step a call.
 STEPS_PER_CALL = 64
 PASS_SEED = 7919  # pass p augments copy c with seed + p * PASS_SEED + c: no two passes share a transform
 
