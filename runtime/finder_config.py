@@ -52,3 +52,7 @@ class DigitFinderConfig:
     max_thickness: float = 0.27  # a stroke's half-width (the deepest point of the mask) at most this share of the box's
     # height: a pen's cone or point is solid (writing tune: half the finder's false boxes over 0.19; of 2,367
     # digits 1 over 0.25)
+    cone_depth: float = 0.15  # ... or a pen's cone (digit_like.cone_shaped): this deep, a share of the box's height,
+    cone_aspect: float = 0.5  # ... at least this wide (width / height; a 1 is narrower) ...
+    cone_fill: float = 0.8  # ... and filling this share of the least triangle around it (digits of the writing tune
+    # clips this deep: at most 0.76; 0.7 lost 10 of them)

@@ -172,3 +172,22 @@ def test_a_small_slanted_one_broken_in_two_is_joined_and_two_digits_of_a_row_are
     assert join_fragments([[344, 253, 16, 16], [361, 238, 15, 15]], too_short) == [[344, 238, 32, 31]]
     row = [[100, 200, 30, 40], [133, 200, 30, 40]]  # two digits of a row, as tall as each other and near
     assert join_fragments(row, too_short) == row
+
+
+def test_a_pen_cone_is_a_pen_tip_and_a_round_blob_as_deep_is_not():
+    """digit_like.solid: a cone 40 px wide and 60 tall is 0.24 of its height deep, under the 0.27 that marks a pen's
+    point, and is told by filling the least triangle around it; a filled oval as deep and as wide fills 0.6 of it
+    (a small digit whose loops the blur filled) and stays a digit."""
+    import dataclasses
+
+    from edgetl.runtime.digit_like import solid
+
+    config = DigitFinderConfig()
+    cone = np.zeros((100, 100), np.uint8)
+    cv2.fillConvexPoly(cone, np.array([[20, 80], [60, 80], [40, 20]], np.int32), 255)
+    box = list(cv2.boundingRect(cone))
+    assert solid(cone, box, config)
+    assert not solid(cone, box, dataclasses.replace(config, cone_fill=2.0))  # by its depth alone: not a pen's point
+    oval = np.zeros((100, 100), np.uint8)
+    cv2.ellipse(oval, (50, 50), (15, 30), 0, 0, 360, 255, -1)
+    assert not solid(oval, list(cv2.boundingRect(oval)), config)
