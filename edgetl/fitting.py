@@ -22,6 +22,7 @@ from edgetl.progress import epoch_callback
 from edgetl.runtime.errors import UserError
 
 log = logging.getLogger("edgetl")
+_TOLD: set = set()  # rows_for_replicas' log lines already given
 
 # Training steps per call into TensorFlow: a linear head's step is a few small matrix products, and Keras's work
 # around each call was most of its time. 64 steps a call fit make bench's head 1.5x faster (2.3-2.4 -> 1.4-1.7 s an
@@ -124,7 +125,8 @@ def rows_for_replicas(x, y, n_replicas: int, name: str):
         raise UserError(f"--distribute mirrored: {len(y)} {name} row(s) for {n_replicas} replicas; every replica "
                         "needs at least one: use fewer devices (EDGETL_CPU_REPLICAS or CUDA_VISIBLE_DEVICES) or "
                         "more data")
-    if keep < len(y):
+    if keep < len(y) and (told := (len(y), name, n_replicas)) not in _TOLD:  # once, not once a pass
+        _TOLD.add(told)
         log.info("--distribute mirrored: %d of %d %s rows left out so every batch splits evenly over %d replicas",
                  len(y) - keep, len(y), name, n_replicas)
     return (x if isinstance(x, FeatureFile) else x[:keep]), y[:keep]  # a FeatureFile is read for y's rows
