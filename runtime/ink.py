@@ -76,8 +76,8 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
         reference_small = cv2.max(channel_max(paper_small), 32)
         reference = cv2.resize(reference_small, (w, h), interpolation=cv2.INTER_LINEAR)
         closed = closed_brightness(small)
-        on_page = off_page_mask(closed, (w, h))
         things = off_colour(paper_small, page)
+        on_page = off_page_mask(closed, (w, h), things)
         over_page = bool(things.any()) or bool(edges.any())  # something reaching in: a hand, a pen, the desk
         # the page's own lines and writing decide which ink to read, not what reaches in over it
         left_out = cv2.max(things, edges) if over_page else None
@@ -155,7 +155,7 @@ def closed_brightness(small: np.ndarray) -> np.ndarray:
     return cv2.morphologyEx(channel_max(small), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
 
 
-def off_page_mask(closed: np.ndarray, size) -> np.ndarray:
+def off_page_mask(closed: np.ndarray, size, over: np.ndarray | None = None) -> np.ndarray:
     """0 where the frame shows no paper (the desk beyond the sheet's edge), else 255.
 
     Paper is the bright majority; a region far darker than it (and a band around it, where the paper
@@ -163,21 +163,23 @@ def off_page_mask(closed: np.ndarray, size) -> np.ndarray:
     but fades in over many pixels, and the ink in it divides out like any uneven light: a dark region counts
     as off the page only where its edge is a sharp step (the sheet's edge). ``closed`` (closed_brightness) has its
     strokes closed away: a thick marker stroke in a soft shadow at the page's edge made one dark region with it,
-    and its own sharp edge passed for the sheet's (wide-200 frames 30-31: a 6's stem cut out).
+    and its own sharp edge passed for the sheet's (wide-200 frames 30-31: a 6's stem cut out). ``over`` (off_colour,
+    quarter size): what reaches in over the page; its outline is no sheet's edge, so a hand and its shadow, one dark
+    region, do not take the shadow's writing off the page (writing-600 frames 40-41: a row of three digits).
     """
     level = cv2.blur(closed, (5, 5))
     paper = float(np.percentile(level, 90))
     dark = (level < 0.45 * paper).view(np.uint8)
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))  # not a marker stroke: a region
     if dark.any():
-        dark = sharp_edged(dark, closed, paper)
+        dark = sharp_edged(dark, closed, paper, over)
     if not dark.any():
         return np.full(size[::-1], 255, np.uint8)
     dark = cv2.dilate(dark, np.ones((9, 9), np.uint8))
     return cv2.resize(np.where(dark > 0, 0, 255).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
 
 
-def sharp_edged(dark: np.ndarray, level: np.ndarray, paper: float) -> np.ndarray:
+def sharp_edged(dark: np.ndarray, level: np.ndarray, paper: float, over: np.ndarray | None = None) -> np.ndarray:
     """The dark regions that reach the frame's border and whose edge inside the frame is a sharp step: the 90th
     percentile of the brightness gradient along it is at least SHARP_EDGE of the paper's brightness per pixel
     (quarter size). Measured on the dark regions of 300 desk scenes (wide-200): the sheet's edge 0.30-0.82,
@@ -186,6 +188,8 @@ def sharp_edged(dark: np.ndarray, level: np.ndarray, paper: float) -> np.ndarray
     step = steepness(level) / max(paper, 1.0)
     inside = np.zeros(dark.shape, np.uint8)
     inside[2:-2, 2:-2] = 1  # the frame's own border is no edge of the region
+    if over is not None and over.any():  # nor the outline of what reaches in over the page
+        inside[cv2.dilate(over, np.ones((5, 5), np.uint8)) > 0] = 0
     n, labels, stats, _ = components(dark)
     keep = np.zeros(dark.shape, np.uint8)
     for k in range(1, n):

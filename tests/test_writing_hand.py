@@ -251,3 +251,29 @@ def test_a_grey_cone_lying_beside_a_hand_is_no_digit(held_out, grey, monkeypatch
     # measured without it: the cone boxed whole, 69 x 88 px (and without the cone test, which refuses it too now)
     without_cone_test = dataclasses.replace(DigitFinderConfig(), cone_fill=2.0)
     assert [b[0] // 100 for b in find_digit_boxes(image, without_cone_test)[0]] == [1, 1, 3]
+
+
+def test_a_hand_and_its_shadow_are_no_sheet_edge():
+    """off_page_mask takes a dark region reaching the border for the desk beyond the sheet where its edge is a
+    sharp step. A dark hand and its shadow make one such region, the hand's outline sharp, and the writing in the
+    shadow was cut out with it (writing-600 frames 40-41: a row of three digits). The outline of what reaches in
+    over the page (off_colour) is no sheet's edge; the desk's edge beside it still is."""
+    from edgetl.runtime.ink import off_page_mask
+
+    closed = np.full((120, 160), 200, np.float32)  # quarter size: paper at 200
+    hand = np.zeros((120, 160), np.uint8)
+    cv2.ellipse(hand, (150, 110), (80, 60), 0, 0, 360, 1, -1)  # a dark hand reaching in at the bottom right
+    shadow = np.zeros((120, 160), np.float32)
+    cv2.ellipse(shadow, (85, 55), (30, 14), 0, 0, 360, 1.0, -1)  # its shadow, up and to the left of it
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 3)
+    closed = (closed * (1 - 0.7 * shadow)).astype(np.uint8)
+    closed[hand > 0] = 40
+    deep = (shadow > 0.9) & (hand == 0)
+    assert deep.sum() > 500 and closed[deep].max() < 0.45 * 200  # as dark as a desk
+    shadowed = cv2.resize(deep.view(np.uint8), (640, 480), interpolation=cv2.INTER_NEAREST) > 0
+    assert (off_page_mask(closed, (640, 480))[shadowed] == 0).all()  # before: the shadow taken for the desk
+    assert (off_page_mask(closed, (640, 480), hand)[shadowed] == 255).all()
+    desk = closed.copy()
+    desk[:, :20] = 30  # the desk beyond the sheet's left edge, a sharp step
+    on_page = off_page_mask(desk, (640, 480), hand)
+    assert (on_page[:, :70] == 0).all() and (on_page[shadowed] == 255).all()
