@@ -24,10 +24,11 @@ def line_sliver(box, lines: np.ndarray, config: DigitFinderConfig) -> bool:
 
 
 def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFinderConfig,
-                       lines: np.ndarray, pen_near: bool = False) -> bool:
+                       lines: np.ndarray, over: np.ndarray | None = None) -> bool:
     """A box wholly in view, of digit height, shape and ink fill, and not the end of a printed line. ``lines``: the
-    printed lines found; a box wider than max_aspect counts only with none of them near it. ``pen_near``: something
-    reaches in over the page, so a blob too solid for a stroke is a pen's tip."""
+    printed lines found; a box wider than max_aspect counts only with none of them near it. ``over``: what reaches
+    in over the page (ink_image's "left_out", widened by 2 px), or None: with it, a blob too solid for a stroke, or
+    a deep one touching it, is a pen's tip."""
     x, y, w, h = box
     fh, fw = ink.shape[:2]
     at_edge = x == 0 or y == 0 or x + w == fw or y + h == fh
@@ -42,7 +43,13 @@ def looks_like_a_digit(box, ink: np.ndarray, mask: np.ndarray, config: DigitFind
                 and min_aspect <= w / h <= max_aspect
                 and config.min_fill <= fill <= config.max_fill
                 and not line_piece(ink, box, config)
-                and not (pen_near and solid(mask, box, config)))
+                and not (over is not None and (solid(mask, box, config) or pen_point(mask, box, over, config))))
+
+
+def depth(piece: np.ndarray) -> float:
+    """How deep the mask goes: the largest distance, in px, from one of its pixels to the nearest pixel off it."""
+    inside = cv2.copyMakeBorder(piece, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    return float(cv2.distanceTransform(inside, cv2.DIST_L2, 5).max())
 
 
 def solid(mask: np.ndarray, box, config: DigitFinderConfig) -> bool:
@@ -51,10 +58,19 @@ def solid(mask: np.ndarray, box, config: DigitFinderConfig) -> bool:
     find_digit_candidates asks only where something reaches in over the page.)"""
     x, y, w, h = box
     piece = mask[y:y + h, x:x + w]
-    inside = cv2.copyMakeBorder(piece, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    depth = float(cv2.distanceTransform(inside, cv2.DIST_L2, 5).max())
-    return depth > config.max_thickness * h or (depth > config.cone_depth * h and w >= config.cone_aspect * h
-                                                and cone_shaped(piece, config))
+    deep = depth(piece)
+    return deep > config.max_thickness * h or (deep > config.cone_depth * h and w >= config.cone_aspect * h
+                                               and cone_shaped(piece, config))
+
+
+def pen_point(mask: np.ndarray, box, over: np.ndarray, config: DigitFinderConfig) -> bool:
+    """The blob touches what reaches in over the page and is as deep as a pen's cone (``cone_depth`` of its
+    height): a pen's point, run on from a cone or barrel whose outline is left out of the ink (a pencil's graphite at
+    its wooden cone's tip, read 9 or 2: writing tune clips 56 -> 43 false boxes). A written digit that touches it is
+    a stroke, thinner than that."""
+    x, y, w, h = box
+    piece = mask[y:y + h, x:x + w]
+    return bool(cv2.bitwise_and(piece, over[y:y + h, x:x + w]).any()) and depth(piece) > config.cone_depth * h
 
 
 def cone_shaped(piece: np.ndarray, config: DigitFinderConfig) -> bool:

@@ -41,8 +41,9 @@ def find_digit_candidates(frame: np.ndarray, config: DigitFinderConfig = DigitFi
     if "objects" in paper:  # a hand or a pen over the page
         mask = without_object_strokes(mask, paper["objects"])
     # a solid blob is a pen's tip only where a pen may be: elsewhere it is a blurred digit
+    over = paper.get("left_out")
     digit = partial(looks_like_a_digit, ink=ink, mask=mask, config=config, lines=lines,
-                    pen_near=bool(paper.get("over_page")))
+                    over=None if over is None else cv2.dilate(over, np.ones((5, 5), np.uint8)))
     boxes, splits = [], []
     joined, with_bar = blobs(mask_pieces(mask, config), ink, lines, config)
     for blob in joined:

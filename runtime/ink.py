@@ -84,7 +84,8 @@ def ink_image(frame: np.ndarray, paper_out: dict | None = None) -> np.ndarray:
         found = {"light": False, "paper": paper, "reference": reference, "on_page": on_page, "over_page": over_page,
                  "neutral": neutral_share(cv2.subtract(paper_small, small), reference_small, left_out)}
         if over_page:
-            on_page[cv2.resize(left_out, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
+            found["left_out"] = cv2.resize(left_out, (w, h), interpolation=cv2.INTER_NEAREST)
+            on_page[found["left_out"] > 0] = 0
             objects = outlines_over_page(things, edges, closed, paper_small, page)
             if objects.any():
                 found["objects"] = cv2.resize(objects, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -191,3 +191,22 @@ def test_a_pen_cone_is_a_pen_tip_and_a_round_blob_as_deep_is_not():
     oval = np.zeros((100, 100), np.uint8)
     cv2.ellipse(oval, (50, 50), (15, 30), 0, 0, 360, 255, -1)
     assert not solid(oval, list(cv2.boundingRect(oval)), config)
+
+
+def test_a_deep_blob_touching_what_reaches_in_is_a_pen_point_and_a_stroke_is_not():
+    """digit_like.pen_point: a pencil's graphite point at the tip of a wooden cone whose outline is left out of the
+    ink (writing-600 frame 30: read 9) is a disc touching that band; a 7 written up to the band is a stroke, and the
+    disc away from it is left to the other tests."""
+    from edgetl.runtime.digit_like import pen_point
+
+    config = DigitFinderConfig()
+    over = np.zeros((100, 120), np.uint8)
+    over[30:70, 62:120] = 1  # what reaches in from the right, widened
+    point = np.zeros((100, 120), np.uint8)
+    cv2.circle(point, (52, 50), 10, 255, -1)
+    box = list(cv2.boundingRect(point))
+    assert pen_point(point, box, over, config)
+    assert not pen_point(point, box, np.zeros_like(over), config)  # nothing reaching in beside it
+    seven = np.zeros((100, 120), np.uint8)
+    cv2.polylines(seven, [np.array([[30, 30], [63, 30], [40, 75]], np.int32)], False, 255, 3)
+    assert not pen_point(seven, list(cv2.boundingRect(seven)), over, config)
